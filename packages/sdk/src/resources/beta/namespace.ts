@@ -1,0 +1,2 @@
+// `ImageKit.beta.*`
+export type * as v2 from './v2/namespace.js';

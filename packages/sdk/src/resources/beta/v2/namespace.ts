@@ -1,0 +1,2 @@
+// `ImageKit.beta.v2.*`
+export type * from './files/types.js';

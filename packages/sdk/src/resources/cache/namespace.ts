@@ -1,0 +1,2 @@
+// `ImageKit.cache.*`
+export type * from './invalidation/types.js';

@@ -1,0 +1,302 @@
+import { Migrator, type Kysely, type Transaction } from 'kysely';
+import type {
+  AssetState,
+  FilePatch,
+  FileRecord,
+  FolderRecord,
+  MetadataRepo,
+  MetadataStore,
+  StoreCapabilities,
+  VersionPatch,
+  VersionRecord,
+} from '../../ports/metadata-store.js';
+import { StaticMigrationProvider, pingDb } from './migrations.js';
+import type { AssetColumns, Database, FileVersionsTable, FilesTable } from './schema.js';
+
+/**
+ * The MetadataStore over Kysely. The queries are dialect-neutral; each backend only supplies
+ * its Kysely instance (sqlite/, postgres/) and capability flags.
+ */
+
+const json = (v: unknown): string => JSON.stringify(v);
+function parseJson<T>(s: string | null, fallback: T): T {
+  if (s === null) return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function toColumns(a: Partial<AssetState>): Partial<AssetColumns> {
+  const c: Partial<AssetColumns> = {};
+  if (a.name !== undefined) c.name = a.name;
+  if (a.filePath !== undefined) c.file_path = a.filePath;
+  if (a.folderPath !== undefined) c.folder_path = a.folderPath;
+  if (a.fileType !== undefined) c.file_type = a.fileType;
+  if (a.mime !== undefined) c.mime = a.mime;
+  if (a.format !== undefined) c.format = a.format;
+  if (a.size !== undefined) c.size = a.size;
+  if (a.width !== undefined) c.width = a.width;
+  if (a.height !== undefined) c.height = a.height;
+  if (a.hasAlpha !== undefined) c.has_alpha = a.hasAlpha ? 1 : 0;
+  if (a.bitRate !== undefined) c.bit_rate = a.bitRate;
+  if (a.duration !== undefined) c.duration = a.duration;
+  if (a.audioCodec !== undefined) c.audio_codec = a.audioCodec;
+  if (a.videoCodec !== undefined) c.video_codec = a.videoCodec;
+  if (a.tags !== undefined) c.tags = a.tags === null ? null : json(a.tags);
+  if (a.aiTags !== undefined) c.ai_tags = a.aiTags === null ? null : json(a.aiTags);
+  if (a.customCoordinates !== undefined) c.custom_coordinates = a.customCoordinates;
+  if (a.customMetadata !== undefined) c.custom_metadata = json(a.customMetadata);
+  if (a.embeddedMetadata !== undefined) c.embedded_metadata = a.embeddedMetadata === null ? null : json(a.embeddedMetadata);
+  if (a.description !== undefined) c.description = a.description;
+  if (a.isPrivate !== undefined) c.is_private = a.isPrivate ? 1 : 0;
+  if (a.isPublished !== undefined) c.is_published = a.isPublished ? 1 : 0;
+  if (a.blobKey !== undefined) c.blob_key = a.blobKey;
+  if (a.checksum !== undefined) c.checksum = a.checksum;
+  if (a.versionNumber !== undefined) c.version_number = a.versionNumber;
+  if (a.createdAt !== undefined) c.created_at = a.createdAt;
+  if (a.updatedAt !== undefined) c.updated_at = a.updatedAt;
+  return c;
+}
+
+function fromColumns(r: AssetColumns): AssetState {
+  return {
+    name: r.name,
+    filePath: r.file_path,
+    folderPath: r.folder_path,
+    fileType: r.file_type === 'image' ? 'image' : 'non-image',
+    mime: r.mime,
+    format: r.format,
+    size: Number(r.size),
+    width: r.width,
+    height: r.height,
+    hasAlpha: r.has_alpha === 1,
+    bitRate: r.bit_rate,
+    duration: r.duration,
+    audioCodec: r.audio_codec,
+    videoCodec: r.video_codec,
+    tags: parseJson<string[] | null>(r.tags, null),
+    aiTags: parseJson(r.ai_tags, null),
+    customCoordinates: r.custom_coordinates,
+    customMetadata: parseJson<Record<string, unknown>>(r.custom_metadata, {}),
+    embeddedMetadata: parseJson<Record<string, unknown> | null>(r.embedded_metadata, null),
+    description: r.description,
+    isPrivate: r.is_private === 1,
+    isPublished: r.is_published === 1,
+    blobKey: r.blob_key,
+    checksum: r.checksum,
+    versionNumber: r.version_number,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const fileFromRow = (r: FilesTable): FileRecord => ({ ...fromColumns(r), id: r.id, currentVersionId: r.current_version_id });
+const versionFromRow = (r: FileVersionsTable): VersionRecord => ({ ...fromColumns(r), id: r.id, fileId: r.file_id });
+
+class KyselyRepo implements MetadataRepo {
+  constructor(private readonly db: Kysely<Database> | Transaction<Database>) {}
+
+  async getFile(id: string) {
+    const r = await this.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && fileFromRow(r);
+  }
+
+  async getFileByPath(filePath: string) {
+    const r = await this.db.selectFrom('files').selectAll().where('file_path', '=', filePath).executeTakeFirst();
+    return r && fileFromRow(r);
+  }
+
+  async getFiles(ids: readonly string[]) {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('files').selectAll().where('id', 'in', [...ids]).execute();
+    return rows.map(fileFromRow);
+  }
+
+  async insertFile(rec: FileRecord) {
+    await this.db
+      .insertInto('files')
+      .values({ ...(toColumns(rec) as AssetColumns), id: rec.id, current_version_id: rec.currentVersionId })
+      .execute();
+  }
+
+  async updateFile(id: string, patch: FilePatch) {
+    const values: Partial<FilesTable> = toColumns(patch);
+    if (patch.currentVersionId !== undefined) values.current_version_id = patch.currentVersionId;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('files').set(values).where('id', '=', id).execute();
+  }
+
+  async deleteFile(id: string) {
+    await this.db.deleteFrom('file_versions').where('file_id', '=', id).execute();
+    await this.db.deleteFrom('version_counters').where('file_id', '=', id).execute();
+    await this.db.deleteFrom('files').where('id', '=', id).execute();
+  }
+
+  async listVersions(fileId: string) {
+    const rows = await this.db
+      .selectFrom('file_versions')
+      .selectAll()
+      .where('file_id', '=', fileId)
+      .orderBy('version_number', 'asc')
+      .execute();
+    return rows.map(versionFromRow);
+  }
+
+  async getVersion(fileId: string, versionId: string) {
+    const r = await this.db
+      .selectFrom('file_versions')
+      .selectAll()
+      .where('file_id', '=', fileId)
+      .where('id', '=', versionId)
+      .executeTakeFirst();
+    return r && versionFromRow(r);
+  }
+
+  async insertVersion(rec: VersionRecord) {
+    await this.db
+      .insertInto('file_versions')
+      .values({ ...(toColumns(rec) as AssetColumns), id: rec.id, file_id: rec.fileId })
+      .execute();
+    const counter = await this.db
+      .selectFrom('version_counters')
+      .select('max_version')
+      .where('file_id', '=', rec.fileId)
+      .executeTakeFirst();
+    if (!counter) {
+      await this.db.insertInto('version_counters').values({ file_id: rec.fileId, max_version: rec.versionNumber }).execute();
+    } else if (counter.max_version < rec.versionNumber) {
+      await this.db
+        .updateTable('version_counters')
+        .set({ max_version: rec.versionNumber })
+        .where('file_id', '=', rec.fileId)
+        .execute();
+    }
+  }
+
+  async updateVersion(id: string, patch: VersionPatch) {
+    const values = toColumns(patch);
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('file_versions').set(values).where('id', '=', id).execute();
+  }
+
+  async updateVersionsOfFile(fileId: string, patch: VersionPatch) {
+    const values = toColumns(patch);
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('file_versions').set(values).where('file_id', '=', fileId).execute();
+  }
+
+  async deleteVersion(id: string) {
+    await this.db.deleteFrom('file_versions').where('id', '=', id).execute();
+  }
+
+  async maxVersionNumber(fileId: string) {
+    const r = await this.db
+      .selectFrom('version_counters')
+      .select('max_version')
+      .where('file_id', '=', fileId)
+      .executeTakeFirst();
+    return r?.max_version ?? 0;
+  }
+
+  async getFolder(path: string) {
+    const r = await this.db.selectFrom('folders').selectAll().where('path', '=', path).executeTakeFirst();
+    return (
+      r && {
+        id: r.id,
+        path: r.path,
+        name: r.name,
+        parentPath: r.parent_path,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+      }
+    );
+  }
+
+  async insertFolder(rec: FolderRecord) {
+    await this.db
+      .insertInto('folders')
+      .values({
+        id: rec.id,
+        path: rec.path,
+        name: rec.name,
+        parent_path: rec.parentPath,
+        created_at: rec.createdAt,
+        updated_at: rec.updatedAt,
+      })
+      .onConflict((oc) => oc.column('path').doNothing())
+      .execute();
+  }
+
+  async consumeUploadToken(token: string, expiresAt: string, now: string) {
+    const res = await this.db
+      .insertInto('upload_tokens')
+      .values({ token, expires_at: expiresAt, used_at: now })
+      .onConflict((oc) => oc.column('token').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async journalBlobs(keys: readonly string[], now: string) {
+    if (keys.length === 0) return;
+    await this.db
+      .insertInto('blob_journal')
+      .values(keys.map((key) => ({ blob_key: key, created_at: now })))
+      .onConflict((oc) => oc.column('blob_key').doNothing())
+      .execute();
+  }
+
+  async unjournalBlobs(keys: readonly string[]) {
+    if (keys.length === 0) return;
+    await this.db.deleteFrom('blob_journal').where('blob_key', 'in', [...keys]).execute();
+  }
+
+  async journaledBlobs(limit: number) {
+    const rows = await this.db.selectFrom('blob_journal').select('blob_key').orderBy('blob_key').limit(limit).execute();
+    return rows.map((r) => r.blob_key);
+  }
+
+  async blobKeyInUse(key: string) {
+    const r = await this.db.selectFrom('file_versions').select('id').where('blob_key', '=', key).limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+}
+
+export class KyselyMetadataStore implements MetadataStore {
+  readonly repo: MetadataRepo;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly capabilities: StoreCapabilities,
+  ) {
+    this.repo = new KyselyRepo(db);
+  }
+
+  /** Brings the schema up to date; fails loudly on a migration error. */
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: new StaticMigrationProvider() });
+    const { error, results } = await migrator.migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) {
+      throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error ?? 'unknown error')}`);
+    }
+  }
+
+  transaction<T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx)));
+  }
+
+  async pruneUploadTokens(now: string) {
+    const res = await this.db.deleteFrom('upload_tokens').where('expires_at', '<', now).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  ping() {
+    return pingDb(this.db);
+  }
+
+  close() {
+    return this.db.destroy();
+  }
+}

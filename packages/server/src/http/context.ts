@@ -1,0 +1,41 @@
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config/index.js';
+import { rateLimited } from '../errors/index.js';
+import type { RateLimiter } from '../ports/rate-limiter.js';
+import type { BulkService } from '../services/bulk-service.js';
+import type { DeliveryService } from '../services/delivery-service.js';
+import type { FileService } from '../services/file-service.js';
+import type { UploadAuthService } from '../services/upload-auth.js';
+import type { UploadService } from '../services/upload-service.js';
+import type { SpoolDir } from '../util/spool.js';
+import type { UrlContext } from './presenters/files.js';
+
+/** What the route plugins are given by app.ts. */
+export interface RouteDeps {
+  config: Config;
+  urls: UrlContext;
+  files: FileService;
+  bulk: BulkService;
+  upload: UploadService;
+  uploadAuth: UploadAuthService;
+  delivery: DeliveryService;
+  spool: SpoolDir;
+  rateLimiter: RateLimiter | null;
+  health: () => Promise<void>;
+}
+
+/** Applies the per-key rate limit; throws the spec's RateLimitExceeded (429). */
+export async function enforceRateLimit(deps: RouteDeps, _req: FastifyRequest, key: string): Promise<void> {
+  if (!deps.rateLimiter) return;
+  const d = await deps.rateLimiter.hit(key);
+  if (!d.allowed) {
+    throw rateLimited('You have exceeded the rate limit for this API key. Wait for X-RateLimit-Reset milliseconds and retry.', {
+      headers: {
+        'X-RateLimit-Limit': String(d.limit),
+        'X-RateLimit-Reset': String(d.resetMs),
+        'X-RateLimit-Interval': String(d.intervalMs),
+        'Retry-After': String(Math.max(1, Math.ceil(d.resetMs / 1000))),
+      },
+    });
+  }
+}

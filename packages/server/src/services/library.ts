@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { AssetState, FileRecord, MetadataRepo, MetadataStore, VersionRecord } from '../ports/metadata-store.js';
+import { newId } from '../util/ids.js';
+import { folderChain, lastSegment, parentOf } from './paths.js';
+
+/**
+ * Shared plumbing of the library services: clocks, ids, folder creation and the two-phase
+ * blob writes that keep bytes and rows consistent across crashes.
+ */
+
+export const MAX_VERSIONS = 100;
+
+export interface LibraryDeps {
+  store: MetadataStore;
+  blobs: BlobStore;
+  clock?: () => number;
+}
+
+export class Library {
+  readonly store: MetadataStore;
+  readonly blobs: BlobStore;
+  private readonly clock: () => number;
+
+  constructor(deps: LibraryDeps) {
+    this.store = deps.store;
+    this.blobs = deps.blobs;
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  now(): string {
+    return new Date(this.clock()).toISOString();
+  }
+
+  newBlobKey(): string {
+    return randomBytes(16).toString('hex');
+  }
+
+  /** Creates every missing folder of the chain; existing ones are left as they are. */
+  async ensureFolders(repo: MetadataRepo, folderPath: string, now: string): Promise<void> {
+    for (const path of folderChain(folderPath)) {
+      if (await repo.getFolder(path)) continue;
+      await repo.insertFolder({ id: newId(), path, name: lastSegment(path), parentPath: parentOf(path), createdAt: now, updatedAt: now });
+    }
+  }
+
+  /**
+   * Phase one of a write: journal the keys, then run `place` to put their bytes in the blob store.
+   * Phase two is the caller's transaction, which must call `settleWritten` inside it.
+   */
+  async journalAndPlace(keys: string[], place: () => Promise<void>): Promise<void> {
+    await this.store.repo.journalBlobs(keys, this.now());
+    try {
+      await place();
+    } catch (e) {
+      await this.discardBlobs(keys);
+      throw e;
+    }
+  }
+
+  /** Deletes blob bytes and their journal entries (after the rows that used them are gone). */
+  async discardBlobs(keys: string[]): Promise<void> {
+    for (const k of keys) await this.blobs.delete(k).catch(() => undefined);
+    await this.store.repo.unjournalBlobs(keys).catch(() => undefined);
+  }
+
+  /** Start-up sweep: every journaled key is either in use (kept) or removed with its bytes. */
+  async sweepJournal(): Promise<{ removed: number; kept: number }> {
+    let removed = 0;
+    let kept = 0;
+    for (;;) {
+      const keys = await this.store.repo.journaledBlobs(500);
+      if (keys.length === 0) break;
+      for (const k of keys) {
+        if (await this.store.repo.blobKeyInUse(k)) kept++;
+        else {
+          await this.blobs.delete(k);
+          removed++;
+        }
+      }
+      await this.store.repo.unjournalBlobs(keys);
+    }
+    return { removed, kept };
+  }
+}
+
+/** The file row that mirrors a version being made current. */
+export function fileFromVersion(file: Pick<FileRecord, 'id' | 'createdAt'>, v: VersionRecord, now: string): FileRecord {
+  const { fileId: _f, id: versionId, ...state } = v;
+  return { ...state, id: file.id, currentVersionId: versionId, createdAt: file.createdAt, updatedAt: now };
+}
+
+export function stateOf(rec: FileRecord | VersionRecord): AssetState {
+  const { id: _id, ...rest } = rec as FileRecord & VersionRecord;
+  const { currentVersionId: _c, fileId: _fid, ...state } = rest as AssetState & { currentVersionId?: string; fileId?: string };
+  return state;
+}
