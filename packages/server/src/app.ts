@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { join } from 'node:path';
@@ -88,6 +89,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   if (swept.removed > 0) server.log.info({ removed: swept.removed }, 'removed orphan blobs left by an interrupted write');
   registerErrorHandling(server);
   await server.register(multipart, { throwFileSizeLimit: true });
+  // Browsers upload directly with client-side auth, and the media library UI calls the API from
+  // its own origin; auth is by key, never by cookie, so any origin may call.
+  await server.register(cors, {
+    origin: '*',
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    exposedHeaders: ['X-RateLimit-Limit', 'X-RateLimit-Reset', 'X-RateLimit-Interval', 'Retry-After', 'x-request-id', 'ETag', 'Content-Range'],
+  });
 
   server.get('/healthz', async (_req, reply) => {
     try {

@@ -66,6 +66,9 @@ export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   logLevel: 'TESSERA_LOG_LEVEL',
 };
 
+/** First path segments the API itself uses, so they cannot name the URL endpoint. */
+const RESERVED_IDS = new Set(['v1', 'v2', 'api', 'healthz', 'docs']);
+
 const DEFAULT_MAX_UPLOAD = 2 * 1024 * 1024 * 1024;
 
 function pick(input: ConfigInput, env: NodeJS.ProcessEnv, key: keyof ConfigInput): string | undefined {
@@ -178,6 +181,9 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
   const imagekitId = pick(input, env, 'imagekitId') ?? 'tessera';
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(imagekitId)) {
     throw new ConfigError(`TESSERA_IMAGEKIT_ID must be 1-64 letters, digits, "_" or "-", got "${imagekitId}"`);
+  }
+  if (RESERVED_IDS.has(imagekitId.toLowerCase())) {
+    throw new ConfigError(`TESSERA_IMAGEKIT_ID "${imagekitId}" collides with an API path; choose another`);
   }
 
   const rawMax = pick(input, env, 'maxUploadBytes');
