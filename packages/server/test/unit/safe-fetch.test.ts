@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +69,24 @@ async function startServer(handler: http.RequestListener): Promise<LocalServer> 
       }),
   };
 }
+
+// Self-signed test-only key pair for "tessera-tls.test" (not trusted by any CA, by design).
+const TLS_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQguJLODaSPCLqiJeMl
+IVPo89HVEpbZV8WZFrlc2a4xFRyhRANCAAQXTQt5vomdCUehXyCfvFtlToVsWKJ7
+UJ1BxtQfnVk8vJz+Obr0xxBnldaOVr4RYQpMuV6+pFkX/OTGkDhmYL6T
+-----END PRIVATE KEY-----`;
+const TLS_CERT = `-----BEGIN CERTIFICATE-----
+MIIBqjCCAVCgAwIBAgIUEjwHqtDL+DsvBBvCjU7lOV8xRwwwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQdGVzc2VyYS10bHMudGVzdDAgFw0yNjExMjcxMTM0MTRaGA8y
+MTI2MTEwMzExMzQxNFowGzEZMBcGA1UEAwwQdGVzc2VyYS10bHMudGVzdDBZMBMG
+ByqGSM49AgEGCCqGSM49AwEHA0IABBdNC3m+iZ0JR6FfIJ+8W2VOhWxYontQnUHG
+1B+dWTy8nP45uvTHEGeV1o5WvhFhCky5Xr6kWRf85MaQOGZgvpOjcDBuMB0GA1Ud
+DgQWBBTnu8hOf+h5saaIuTrWasUxshS2KzAfBgNVHSMEGDAWgBTnu8hOf+h5saaI
+uTrWasUxshS2KzAPBgNVHRMBAf8EBTADAQH/MBsGA1UdEQQUMBKCEHRlc3NlcmEt
+dGxzLnRlc3QwCgYIKoZIzj0EAwIDSAAwRQIgaTyhOJgbiTq9l+t4hKpDgXcQi1Xi
+Z2EirKuGj63ydsICIQDMmWPdaK2u8sSHiTh8T9lDUhUB1hk872uK/6/1YeNdgg==
+-----END CERTIFICATE-----`;
 
 const BODY = randomBytes(100_000);
 const TEXT = Buffer.from('hello tessera '.repeat(5000));
@@ -369,6 +389,41 @@ describe('status, timeouts and connection failures', () => {
     const dead = await startServer(() => undefined);
     await dead.close();
     await expectApiError(fetchUrlToFile(`${dead.base}/x`, dest(), opts()), 400, /connection refused/);
+  });
+
+  it('speaks TLS to the pinned address with the hostname as SNI, and maps certificate errors to 400', async () => {
+    const sni: string[] = [];
+    const context = tls.createSecureContext({ key: TLS_KEY, cert: TLS_CERT });
+    const server = https.createServer(
+      {
+        key: TLS_KEY,
+        cert: TLS_CERT,
+        // Runs on the ClientHello, before the client gets to reject the certificate.
+        SNICallback: (name, cb) => {
+          sni.push(name);
+          cb(null, context);
+        },
+      },
+      (_req, res) => res.end('secret'),
+    );
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const dns = fakeDns({ 'tessera-tls.test': ['127.0.0.1'] });
+    const out = dest();
+    try {
+      await expectApiError(
+        fetchUrlToFile(`https://tessera-tls.test:${port}/a.jpg`, out, opts({ lookup: dns.lookup })),
+        400,
+        /TLS connection to "tessera-tls\.test" failed/,
+      );
+      assert.deepEqual(dns.queries, ['tessera-tls.test']);
+      assert.equal(existsSync(out), false);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    assert.deepEqual(sni, ['tessera-tls.test']);
   });
 
   it('reports DNS failures, empty answers and slow DNS as 400', async () => {

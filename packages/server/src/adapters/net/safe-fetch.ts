@@ -8,6 +8,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress, LookupOptions } from 'node:dns';
+import type { WriteStream } from 'node:fs';
 import { open, rm } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -349,7 +350,14 @@ function requestHop(
     }
 
     let settled = false;
-    const req = (secure ? https : http).request(reqOpts);
+    let req: http.ClientRequest;
+    try {
+      req = (secure ? https : http).request(reqOpts);
+    } catch (err) {
+      // e.g. a socket factory or option validation throwing synchronously.
+      reject(connectionError(err, url));
+      return;
+    }
     const onAbort = (): void => {
       if (opts.signal) req.destroy(toError(abortReason(opts.signal)));
     };
@@ -558,13 +566,8 @@ async function saveBody(
     netError ??= err;
   });
 
-  const handle = await open(destPath, 'w').catch((err: unknown) => {
-    clearTimeout(idle);
-    opts.signal?.removeEventListener('abort', onAbort);
-    res.destroy();
-    throw err;
-  });
   let bytes = 0;
+  let out: WriteStream | undefined;
   try {
     if (opts.signal?.aborted) stop(abortReason(opts.signal));
 
@@ -596,16 +599,26 @@ async function saveBody(
         else cb(null, chunk);
       },
     });
-    await pipeline([res, activity, ...decoders, counter, handle.createWriteStream({ autoClose: false })]);
+    // Opened up front so path errors surface here; the stream then owns and closes the handle.
+    // (autoClose: false would make FileHandle.close() wait forever on the stream's reference.)
+    const handle = await open(destPath, 'w');
+    out = handle.createWriteStream();
+    await pipeline([res, activity, ...decoders, counter, out]);
+    await closed(out);
   } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(destPath, { force: true });
-    throw bodyError(failure ?? err, decodeError, netError, url);
+    res.destroy();
+    if (out) {
+      // Wait for the fd to close so nothing can recreate the file after it is removed.
+      await closed(out);
+      await rm(destPath, { force: true });
+    }
+    // A deliberate stop (idle, abort) wins over whatever pipeline noticed first.
+    if (failure !== undefined) throw failure;
+    throw bodyError(err, decodeError, netError, url);
   } finally {
     clearTimeout(idle);
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  await handle.close();
 
   return {
     bytes,
@@ -615,15 +628,22 @@ async function saveBody(
   };
 }
 
+/** Resolves on 'close' only: events.once would reject on the 'error' pipeline already reported. */
+function closed(stream: WriteStream): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => stream.once('close', () => resolve()));
+}
+
 function bodyError(err: unknown, decodeError: unknown, netError: unknown, url: URL): unknown {
   if (err instanceof ApiError) return err;
   if (decodeError !== undefined && err === decodeError) {
     return badRequest('The URL answered with a corrupt compressed body.', { cause: err });
   }
-  if (netError !== undefined && (err === netError || errorCode(err) === 'ERR_STREAM_PREMATURE_CLOSE')) {
+  const code = errorCode(err);
+  if (err === netError || code === 'ECONNRESET' || (netError !== undefined && code === 'ERR_STREAM_PREMATURE_CLOSE')) {
     return badRequest(`The connection to "${url.hostname}" dropped while downloading the file.`, { cause: err });
   }
-  if (errorCode(err) === 'ERR_STREAM_PREMATURE_CLOSE') {
+  if (code === 'ERR_STREAM_PREMATURE_CLOSE') {
     return badRequest(`The connection to "${url.hostname}" closed before the file was complete.`, { cause: err });
   }
   // File-system and other local failures are ours, not the caller's: keep them as they are.
