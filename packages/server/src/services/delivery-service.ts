@@ -66,7 +66,8 @@ export class DeliveryService {
 
   async purgeStatus(requestId: string): Promise<{ status: string }> {
     const p = this.purges.get(requestId);
-    if (!p) throw notFound('The requested purge request does not exist.');
+    // The spec answers an unknown requestId with 400, not 404.
+    if (!p) throw badRequest('No request found for this requestId.');
     return { status: p.status };
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, DEFAULT_HELP } from '../../errors/index.js';
 
 /** Fastify's own 4xx errors carry internal codes; these say the same thing in plain words. */
@@ -57,4 +57,19 @@ function cleanMessage(m: string): string {
 
 function isMultipartSyntaxError(err: Error): boolean {
   return /multipart|boundary|Unexpected end of form|Malformed part header/i.test(err.message);
+}
+
+/**
+ * Errors Fastify raises before a route runs (a path that is not valid percent-encoding, an
+ * over-long path parameter). Without this they answer with Fastify's own body, not `{message, help}`.
+ */
+export function onFrameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', req.id);
+  const message =
+    err.code === 'FST_ERR_BAD_URL'
+      ? 'The URL path is not valid percent-encoding.'
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'Your request contains a path parameter that is too long.'
+        : 'Your request could not be routed.';
+  void reply.status(400).send({ message, help: DEFAULT_HELP });
 }

@@ -38,6 +38,8 @@ export function deliveryRoutes(deps: RouteDeps) {
       const range = parseRange(req.headers.range, asset.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${asset.size}`);
+        // content-type was set to the asset's; the error body is JSON.
+        reply.type('application/json; charset=utf-8');
         return reply.status(416).send({ message: 'The requested range is outside the file.', help: DEFAULT_HELP });
       }
       if (range) {
@@ -52,6 +54,8 @@ export function deliveryRoutes(deps: RouteDeps) {
       return reply.send(await deps.delivery.open(asset));
     };
     const prefix = `/${deps.config.imagekitId}/*`;
-    app.get(prefix, handler);
+    // HEAD is declared rather than derived from GET: Fastify's derived HEAD route overwrites
+    // content-length with 0 when the handler sends no body.
+    app.route({ method: ['GET', 'HEAD'], url: prefix, handler });
   };
 }
