@@ -214,7 +214,7 @@ function renderParameter(name: string, value: unknown): string | undefined {
 export function buildTransformationString(transformation: readonly Transformation[] | undefined): string {
   if (!Array.isArray(transformation)) return '';
   const steps: string[] = [];
-  for (const step of transformation as readonly Transformation[]) {
+  for (const step of transformation) {
     if (!step || typeof step !== 'object') continue;
     const parts: string[] = [];
     for (const [name, value] of Object.entries(step)) {

@@ -205,12 +205,15 @@ export interface SignWebhookOptions {
   secretFormat?: WebhookSecretFormat;
 }
 
-/** The three headers to send with a signed webhook. */
-export interface WebhookSignatureHeaders {
+/**
+ * The three headers to send with a signed webhook. A type alias rather than an interface so it can be
+ * passed straight back where a header record is expected.
+ */
+export type WebhookSignatureHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export const DEFAULT_WEBHOOK_TOLERANCE_SECONDS = 300;
 const STANDARD_PREFIX = 'whsec_';
