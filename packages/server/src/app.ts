@@ -10,7 +10,7 @@ import { MemoryRateLimiter } from './adapters/ratelimit/memory.js';
 import type { Config } from './config/index.js';
 import { enforceRateLimit, type RouteDeps } from './http/context.js';
 import { requirePrivateKey } from './http/plugins/auth.js';
-import { registerErrorHandling } from './http/plugins/errors.js';
+import { onFrameworkError, registerErrorHandling } from './http/plugins/errors.js';
 import { bulkRoutes } from './http/routes/bulk.js';
 import { deliveryRoutes } from './http/routes/delivery.js';
 import { filesRoutes } from './http/routes/files.js';
@@ -85,6 +85,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // Long uploads must not be cut off by the default request timeout.
     requestTimeout: 0,
     return503OnClosing: true,
+    frameworkErrors: onFrameworkError,
   });
   if (swept.removed > 0) server.log.info({ removed: swept.removed }, 'removed orphan blobs left by an interrupted write');
   registerErrorHandling(server);

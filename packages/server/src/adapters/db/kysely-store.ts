@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Transaction } from 'kysely';
 import type {
   AssetState,
   FilePatch,
@@ -95,8 +95,73 @@ function fromColumns(r: AssetColumns): AssetState {
 const fileFromRow = (r: FilesTable): FileRecord => ({ ...fromColumns(r), id: r.id, currentVersionId: r.current_version_id });
 const versionFromRow = (r: FileVersionsTable): VersionRecord => ({ ...fromColumns(r), id: r.id, fileId: r.file_id });
 
+/** Fields whose change means the search side tables of a file must be rebuilt. */
+const INDEXED_FIELDS: ReadonlyArray<keyof FilePatch> = ['name', 'tags', 'aiTags', 'customMetadata', 'embeddedMetadata', 'description'];
+
+/** Scalar leaves of a metadata object as (field, value) pairs; arrays give one pair per element. */
+export function metadataPairs(obj: Record<string, unknown> | null, prefix = ''): Array<[string, unknown]> {
+  if (!obj) return [];
+  const out: Array<[string, unknown]> = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix + k;
+    if (Array.isArray(v)) for (const el of v) out.push([key, el]);
+    else if (v !== null && typeof v === 'object') out.push(...metadataPairs(v as Record<string, unknown>, `${key}.`));
+    else out.push([key, v]);
+  }
+  return out;
+}
+
+function fieldRow(fileId: string, source: 'custom' | 'embedded', field: string, v: unknown) {
+  const num = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? (v ? 1 : 0) : null;
+  const text = v === null || v === undefined ? null : String(v);
+  return { file_id: fileId, source, field, value_text: text, value_lower: text?.toLowerCase() ?? null, value_num: num };
+}
+
 class KyselyRepo implements MetadataRepo {
-  constructor(private readonly db: Kysely<Database> | Transaction<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database> | Transaction<Database>,
+    private readonly dialect: StoreCapabilities['dialect'],
+  ) {}
+
+  /**
+   * Keeps the search side tables (tags, metadata values, full text) equal to the file's current
+   * state. Called on every write that touches an indexed field.
+   */
+  private async reindex(f: FileRecord | undefined, fileId: string): Promise<void> {
+    await this.db.deleteFrom('file_tags').where('file_id', '=', fileId).execute();
+    await this.db.deleteFrom('file_field_values').where('file_id', '=', fileId).execute();
+    await this.db.deleteFrom('files_fts').where('file_id', '=', fileId).execute();
+    if (!f) return;
+    const tagRows = [
+      ...[...new Set(f.tags ?? [])].map((t) => ({ file_id: fileId, kind: 'tag' as const, tag: t, tag_lower: t.toLowerCase() })),
+      ...[...new Set((f.aiTags ?? []).map((t) => t.name))].map((t) => ({ file_id: fileId, kind: 'ai' as const, tag: t, tag_lower: t.toLowerCase() })),
+    ];
+    if (tagRows.length > 0) await this.db.insertInto('file_tags').values(tagRows).execute();
+    const values = [
+      ...metadataPairs(f.customMetadata).map(([k, v]) => fieldRow(fileId, 'custom', k, v)),
+      ...metadataPairs(f.embeddedMetadata).map(([k, v]) => fieldRow(fileId, 'embedded', k, v)),
+    ];
+    for (let i = 0; i < values.length; i += 200) {
+      await this.db.insertInto('file_field_values').values(values.slice(i, i + 200)).execute();
+    }
+    const doc = {
+      file_id: fileId,
+      name: f.name,
+      tags: [...(f.tags ?? []), ...(f.aiTags ?? []).map((t) => t.name)].join(' '),
+      description: f.description ?? '',
+      custom: metadataPairs(f.customMetadata)
+        .filter(([, v]) => typeof v === 'string')
+        .map(([, v]) => v as string)
+        .join(' '),
+    };
+    if (this.dialect === 'sqlite') {
+      await this.db.insertInto('files_fts').values(doc).execute();
+    } else {
+      await sql`insert into files_fts (file_id, name, tags, description, custom, document)
+        values (${doc.file_id}, ${doc.name}, ${doc.tags}, ${doc.description}, ${doc.custom},
+          to_tsvector('simple', ${doc.name} || ' ' || ${doc.tags} || ' ' || ${doc.description} || ' ' || ${doc.custom}))`.execute(this.db);
+    }
+  }
 
   async getFile(id: string) {
     const r = await this.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
@@ -119,6 +184,7 @@ class KyselyRepo implements MetadataRepo {
       .insertInto('files')
       .values({ ...(toColumns(rec) as AssetColumns), id: rec.id, current_version_id: rec.currentVersionId })
       .execute();
+    await this.reindex(rec, rec.id);
   }
 
   async updateFile(id: string, patch: FilePatch) {
@@ -126,12 +192,14 @@ class KyselyRepo implements MetadataRepo {
     if (patch.currentVersionId !== undefined) values.current_version_id = patch.currentVersionId;
     if (Object.keys(values).length === 0) return;
     await this.db.updateTable('files').set(values).where('id', '=', id).execute();
+    if (INDEXED_FIELDS.some((k) => patch[k] !== undefined)) await this.reindex(await this.getFile(id), id);
   }
 
   async deleteFile(id: string) {
     await this.db.deleteFrom('file_versions').where('file_id', '=', id).execute();
     await this.db.deleteFrom('version_counters').where('file_id', '=', id).execute();
     await this.db.deleteFrom('files').where('id', '=', id).execute();
+    await this.reindex(undefined, id);
   }
 
   async listVersions(fileId: string) {
@@ -270,12 +338,17 @@ export class KyselyMetadataStore implements MetadataStore {
     private readonly db: Kysely<Database>,
     readonly capabilities: StoreCapabilities,
   ) {
-    this.repo = new KyselyRepo(db);
+    this.repo = new KyselyRepo(db, capabilities.dialect);
+  }
+
+  /** The shared Kysely instance, for the other repositories of this adapter (same dialect, same pool). */
+  get kysely(): Kysely<Database> {
+    return this.db;
   }
 
   /** Brings the schema up to date; fails loudly on a migration error. */
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: new StaticMigrationProvider() });
+    const migrator = new Migrator({ db: this.db, provider: new StaticMigrationProvider(this.capabilities.dialect) });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
@@ -284,7 +357,7 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 
   transaction<T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx)));
+    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect)));
   }
 
   async pruneUploadTokens(now: string) {

@@ -100,13 +100,109 @@ const m0001_initial: Migration = {
   },
 };
 
-export const MIGRATIONS: Record<string, Migration> = {
-  '0001_initial': m0001_initial,
-};
+/**
+ * The library and search: side tables that make searches index lookups (tags, custom and embedded
+ * metadata values, a full-text index), custom metadata fields, background jobs and purge requests.
+ */
+function m0002_library(dialect: Dialect): Migration {
+  return {
+    async up(db: Db) {
+      await db.schema
+        .createTable('file_tags')
+        .addColumn('file_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull()) // 'tag' | 'ai'
+        .addColumn('tag', 'text', (c) => c.notNull())
+        .addColumn('tag_lower', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('file_tags_pk', ['file_id', 'kind', 'tag'])
+        .execute();
+      await db.schema.createIndex('file_tags_lower_idx').on('file_tags').columns(['tag_lower', 'file_id']).execute();
+
+      await db.schema
+        .createTable('file_field_values')
+        .addColumn('file_id', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull()) // 'custom' | 'embedded'
+        .addColumn('field', 'text', (c) => c.notNull())
+        .addColumn('value_text', 'text')
+        .addColumn('value_lower', 'text')
+        .addColumn('value_num', 'double precision')
+        .execute();
+      await db.schema.createIndex('ffv_file_idx').on('file_field_values').column('file_id').execute();
+      await db.schema.createIndex('ffv_text_idx').on('file_field_values').columns(['source', 'field', 'value_lower', 'file_id']).execute();
+      await db.schema.createIndex('ffv_num_idx').on('file_field_values').columns(['source', 'field', 'value_num', 'file_id']).execute();
+
+      for (const col of ['format', 'size', 'width', 'height', 'updated_at', 'file_type', 'name']) {
+        await db.schema.createIndex(`files_${col}_idx`).on('files').column(col).execute();
+      }
+      await db.schema.createIndex('files_folder_created_idx').on('files').columns(['folder_path', 'created_at']).execute();
+
+      if (dialect === 'sqlite') {
+        // Full text for HAS: one row per file, tokenised case- and accent-insensitively.
+        await sql`create virtual table files_fts using fts5(file_id unindexed, name, tags, description, custom, tokenize = 'unicode61 remove_diacritics 2')`.execute(db);
+      } else {
+        await sql`create table files_fts (file_id text primary key, document tsvector not null, name text, tags text, description text, custom text)`.execute(db);
+        await sql`create index files_fts_doc_idx on files_fts using gin (document)`.execute(db);
+      }
+
+      await db.schema
+        .createTable('custom_metadata_fields')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('schema', 'text', (c) => c.notNull())
+        .addColumn('is_deleted', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cmf_name_uq').unique().on('custom_metadata_fields').column('name').execute();
+
+      await db.schema
+        .createTable('jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('progress', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .addColumn('run_after', 'text', (c) => c.notNull())
+        .addColumn('locked_by', 'text')
+        .addColumn('locked_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('jobs_status_idx').on('jobs').columns(['status', 'run_after']).execute();
+
+      await db.schema
+        .createTable('purge_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Db) {
+      for (const t of ['purge_requests', 'jobs', 'custom_metadata_fields', 'files_fts', 'file_field_values', 'file_tags']) {
+        await db.schema.dropTable(t).execute();
+      }
+    },
+  };
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export function migrationsFor(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_initial': m0001_initial,
+    '0002_library': m0002_library(dialect),
+  };
+}
 
 export class StaticMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+
   async getMigrations(): Promise<Record<string, Migration>> {
-    return MIGRATIONS;
+    return migrationsFor(this.dialect);
   }
 }
 

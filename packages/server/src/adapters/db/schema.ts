@@ -69,7 +69,71 @@ export interface BlobJournalTable {
   created_at: string;
 }
 
+export interface FileTagsTable {
+  file_id: string;
+  kind: 'tag' | 'ai';
+  tag: string;
+  tag_lower: string;
+}
+
+export interface FileFieldValuesTable {
+  file_id: string;
+  source: 'custom' | 'embedded';
+  field: string;
+  value_text: string | null;
+  value_lower: string | null;
+  value_num: number | null;
+}
+
+/** SQLite: an FTS5 table; PostgreSQL: a table with a tsvector `document` column. */
+export interface FilesFtsTable {
+  file_id: string;
+  name: string;
+  tags: string;
+  description: string;
+  custom: string;
+}
+
+export interface CustomMetadataFieldsTable {
+  id: string;
+  name: string;
+  label: string;
+  schema: string;
+  is_deleted: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  type: string;
+  status: string;
+  params: string;
+  progress: string;
+  attempts: number;
+  error: string | null;
+  run_after: string;
+  locked_by: string | null;
+  locked_until: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PurgeRequestsTable {
+  id: string;
+  status: string;
+  target: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  file_tags: FileTagsTable;
+  file_field_values: FileFieldValuesTable;
+  files_fts: FilesFtsTable;
+  custom_metadata_fields: CustomMetadataFieldsTable;
+  jobs: JobsTable;
+  purge_requests: PurgeRequestsTable;
   blob_journal: BlobJournalTable;
   files: FilesTable;
   file_versions: FileVersionsTable;
