@@ -643,7 +643,7 @@ function compareCustom(
 ): boolean {
   if (actual === undefined || actual === null) return false;
   if (Array.isArray(actual)) {
-    fail(c.position, `"${c.field}" holds a list (MultiSelect) and supports only IN and NOT IN, not "${op}"`);
+    fail(c.position, `"${c.field}" holds a list (MultiSelect) and supports only IN and NOT IN, not "${c.operator}"`);
   }
   if (op === '=') return sameCustomValue(actual, value);
   if (op === ':') {

@@ -65,6 +65,11 @@ export class UploadService {
             customCoordinates: params.customCoordinates ?? '',
             customMetadata: params.customMetadata ?? {},
             description: params.description ?? '',
+            webhookUrl: params.webhookUrl ?? '',
+            overwriteFile: params.overwriteFile,
+            overwriteAITags: params.overwriteAITags,
+            overwriteTags: params.overwriteTags,
+            overwriteCustomMetadata: params.overwriteCustomMetadata,
           },
           file: {
             size: spooled.size,
