@@ -42,11 +42,11 @@ export function inferFileName(file: Uploadable): string | undefined {
 }
 
 export function isBlob(v: unknown): v is Blob {
+  if (typeof Blob !== 'undefined' && v instanceof Blob) return true;
+  // Blobs from another realm or a polyfill: duck-type the parts we use.
   return (
-    typeof Blob !== 'undefined' && v instanceof Blob
-  ) || (
-    // Blobs from another realm or polyfill: duck-type the parts we use.
-    typeof v === 'object' && v !== null &&
+    typeof v === 'object' &&
+    v !== null &&
     typeof (v as Blob).arrayBuffer === 'function' &&
     typeof (v as Blob).stream === 'function' &&
     typeof (v as Blob).size === 'number'
@@ -102,6 +102,16 @@ export function buildMultipart(input: MultipartInput): MultipartBody {
     };
   }
 
+  if (isBlob(data)) {
+    // A Blob from another realm or a polyfill cannot be a part of our Blob, but it can be
+    // streamed again for every attempt.
+    return {
+      contentType,
+      replayable: true,
+      body: () => iterableToStream(framed(prefix, readerIterable(data.stream()), suffix)),
+    };
+  }
+
   const chunks = toChunkIterable(data);
   let used = false;
   return {
@@ -116,7 +126,7 @@ export function buildMultipart(input: MultipartInput): MultipartBody {
 }
 
 function toReplayablePart(data: Uploadable): BlobPart | undefined {
-  if (isBlob(data)) return data;
+  if (typeof Blob !== 'undefined' && data instanceof Blob) return data;
   if (data instanceof ArrayBuffer) return data;
   if (ArrayBuffer.isView(data)) return asBlobPart(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return undefined;

@@ -7,10 +7,10 @@ import { ImageKitError } from '../core/errors.js';
  */
 export function encodePathParam(name: string, value: string): string {
   if (typeof value !== 'string') {
-    throw new ImageKitError(`Path parameter "${name}" must be a string, got ${value === null ? 'null' : typeof value}`);
+    throw new ImageKitError(`Path parameter ${name} must be a string, got ${value === null ? 'null' : typeof value}`);
   }
   if (value === '' || value === '.' || value === '..') {
-    throw new ImageKitError(`Path parameter "${name}" must not be ${value === '' ? 'empty' : `"${value}"`}`);
+    throw new ImageKitError(`Path parameter ${name} must not be ${value === '' ? 'empty' : `"${value}"`}`);
   }
   return encodeURIComponent(value);
 }
@@ -20,9 +20,10 @@ export function encodePathParam(name: string, value: string): string {
  * `path\`/v1/files/${fileId}/details\``
  */
 export function pathTemplate(strings: TemplateStringsArray, ...values: string[]): string {
+  const template = strings.join('{…}');
   let out = strings[0] ?? '';
   values.forEach((v, i) => {
-    out += encodePathParam(`#${i + 1}`, v) + (strings[i + 1] ?? '');
+    out += encodePathParam(`${i + 1} of ${template}`, v) + (strings[i + 1] ?? '');
   });
   return out;
 }
