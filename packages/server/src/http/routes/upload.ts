@@ -28,7 +28,9 @@ export function uploadRoutes(deps: RouteDeps) {
       throw badRequest('Upload requests must be multipart/form-data with a "file" field and a "fileName" field.');
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (Number.isFinite(declared) && declared > fieldLimit(max) + 1024 * 1024) throw tooLarge();
+    // The body may carry the file as binary (up to max) or as base64 text (up to fieldLimit, capped at 512 MiB),
+    // so only a body larger than both (plus room for the other fields) is surely too large.
+    if (Number.isFinite(declared) && declared > Math.max(max, fieldLimit(max)) + 1024 * 1024) throw tooLarge();
 
     const fields: RawUploadFields = {};
     let spooled: SpooledFile | null = null;
