@@ -3,26 +3,61 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { join } from 'node:path';
 import { LocalBlobStore } from './adapters/blob/local/index.js';
+import { DiskDeliveryCache } from './adapters/cache/disk-cache.js';
+import { InProcessCacheBus } from './adapters/cache/in-process-bus.js';
+import { accountStoreFor } from './adapters/db/account-repo.js';
+import { assetSearchFor } from './adapters/db/asset-search.js';
+import { customFieldStoreFor } from './adapters/db/custom-field-repo.js';
+import { savedExtensionStoreFor, webhookLogFor } from './adapters/db/extension-repos.js';
+import { purgeStoreFor } from './adapters/db/purge-repo.js';
 import { openSqliteStore } from './adapters/db/sqlite/index.js';
+import { usageStoreFor } from './adapters/db/usage-repo.js';
+import { extensionProvidersFrom } from './adapters/extensions/index.js';
 import { SharpMediaProbe } from './adapters/media/probe.js';
+import { S3OriginFetcher } from './adapters/origins/s3.js';
+import { WebOriginFetcher } from './adapters/origins/web.js';
+import { DbJobQueue } from './adapters/queue/db-queue.js';
 import { fetchUrlToFile } from './adapters/net/safe-fetch.js';
+import { SafeWebhookTransport } from './adapters/net/webhook-post.js';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.js';
 import type { Config } from './config/index.js';
 import { enforceRateLimit, type RouteDeps } from './http/context.js';
 import { requirePrivateKey } from './http/plugins/auth.js';
 import { onFrameworkError, registerErrorHandling } from './http/plugins/errors.js';
+import { fileDetails } from './http/presenters/files.js';
+import { accountsRoutes } from './http/routes/accounts.js';
+import { assetsRoutes } from './http/routes/assets.js';
+import { bulkJobsRoutes } from './http/routes/bulk-jobs.js';
 import { bulkRoutes } from './http/routes/bulk.js';
+import { cacheRoutes } from './http/routes/cache.js';
+import { customMetadataFieldsRoutes } from './http/routes/custom-metadata-fields.js';
 import { deliveryRoutes } from './http/routes/delivery.js';
 import { filesRoutes } from './http/routes/files.js';
+import { foldersRoutes } from './http/routes/folders.js';
+import { metadataRoutes } from './http/routes/metadata.js';
+import { savedExtensionsRoutes } from './http/routes/saved-extensions.js';
 import { uploadRoutes } from './http/routes/upload.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { CacheBus } from './ports/cache-bus.js';
+import type { DeliveryCache } from './ports/delivery-cache.js';
+import type { JobQueue } from './ports/job-queue.js';
 import type { MetadataStore } from './ports/metadata-store.js';
+import { AccountService } from './services/account-service.js';
 import { BulkService } from './services/bulk-service.js';
+import { CustomMetadataService } from './services/custom-metadata-service.js';
+import { DeliveryEngine } from './services/delivery/engine.js';
 import { DeliveryService } from './services/delivery-service.js';
+import { ExtensionService } from './services/extension-service.js';
 import { FileService } from './services/file-service.js';
+import { FolderService } from './services/folder-service.js';
 import { Library } from './services/library.js';
+import { ListService } from './services/list-service.js';
+import { MetadataService } from './services/metadata-service.js';
+import { SavedExtensionService } from './services/saved-extension-service.js';
 import { UploadAuthService } from './services/upload-auth.js';
 import { UploadService } from './services/upload-service.js';
+import { UsageService } from './services/usage-service.js';
+import { WebhookService } from './services/webhook-service.js';
 import { SpoolDir } from './util/spool.js';
 
 export interface App {
@@ -34,6 +69,12 @@ export interface App {
 export interface AppOverrides {
   store?: MetadataStore;
   blobs?: BlobStore;
+  /** The background job queue; default: the embedded runner over the store's jobs table. */
+  jobs?: JobQueue;
+  /** The delivery cache; default: the disk cache under <data dir>/cache. */
+  deliveryCache?: DeliveryCache;
+  /** How purges reach every process; default: in-process only. */
+  cacheBus?: CacheBus;
   logger?: boolean;
 }
 
@@ -53,12 +94,114 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const swept = await library.sweepJournal();
   await store.pruneUploadTokens(new Date().toISOString());
 
-  const files = new FileService(library);
+  const customFields = new CustomMetadataService(customFieldStoreFor(store), () => library.now());
+  const files = new FileService(library, customFields);
+  const jobs =
+    overrides.jobs ??
+    DbJobQueue.forStore(store, {
+      leaseMs: config.jobs.leaseMs,
+      pollMs: config.jobs.pollMs,
+      onError: (err, job) => server.log.error({ err, jobId: job?.id, jobType: job?.type }, 'background job error'),
+    });
+  const folders = new FolderService(library, files, jobs, {
+    batchSize: config.jobs.batchSize,
+    purge: (folderPath) => deps.delivery.purgeOldFolder(folderPath),
+  });
+  folders.registerJobs();
+  const usage = new UsageService(usageStoreFor(store), { onError: (err) => server.log.error({ err }, 'usage flush failed') });
+
+  // Delivery: the variant/origin cache (emptied at start: its index lives in memory), the bus
+  // purges travel on, and the origin fetchers (S3 loads its SDK on first use).
+  const deliveryCache =
+    overrides.deliveryCache ??
+    (await DiskDeliveryCache.open({
+      root: join(config.dataDir, 'cache'),
+      maxBytes: config.delivery.cacheMaxBytes,
+      memoryMaxBytes: config.delivery.cacheMemoryBytes,
+      unlinkGraceMs: Math.max(120_000, config.delivery.transformTimeoutMs * 2),
+      onError: (err) => server.log.warn({ err }, 'delivery cache file error'),
+    }));
+  const cacheBus = overrides.cacheBus ?? new InProcessCacheBus();
+  const purges = purgeStoreFor(store);
+  await purges.completePending(new Date().toISOString());
+  const s3Origins = new S3OriginFetcher({
+    allowPrivate: config.allowPrivateUrls,
+    maxBytes: config.maxUploadBytes,
+    requestTimeoutMs: Math.max(config.urlFetchHeaderTimeoutMs, 30_000),
+  });
+  const deliveryProbe = new SharpMediaProbe(config.delivery.maxInputPixels);
+  const deliveryEngine = new DeliveryEngine({
+    lib: library,
+    endpoints: {
+      resolveEndpoint: (p) => deps.accounts.resolveEndpoint(p),
+      deliveryEndpoints: () => deps.accounts.deliveryEndpoints(),
+    },
+    cache: deliveryCache,
+    bus: cacheBus,
+    purges,
+    origins: [
+      new WebOriginFetcher({ allowPrivate: config.allowPrivateUrls, headerTimeoutMs: config.urlFetchHeaderTimeoutMs, maxBytes: config.maxUploadBytes }),
+      s3Origins,
+    ],
+    imagekitId: config.imagekitId,
+    publicUrl: config.publicUrl,
+    privateKey: config.privateKey,
+    limits: {
+      maxInputPixels: config.delivery.maxInputPixels,
+      maxOutputPixels: config.delivery.maxOutputPixels,
+      timeoutMs: config.delivery.transformTimeoutMs,
+      maxOverlayBytes: 64 * 1024 * 1024,
+    },
+    maxConcurrentTransforms: config.delivery.maxConcurrentTransforms,
+    maxQueuedTransforms: config.delivery.transformQueue,
+    autoAvif: config.delivery.autoAvif,
+    named: config.delivery.namedTransformations,
+    analyze: async (path, size) => {
+      const probe = await deliveryProbe.probe(path, 'variant');
+      return (await deliveryProbe.analyze(path, probe, size)).metadata;
+    },
+    log: { warn: (obj, msg) => server.log.warn(obj, msg) },
+  });
+  usage.measureOriginalCacheWith(() => deliveryCache.stats().originalBytes);
+
+  // Webhook deliveries and extensions are jobs on the same durable queue: persisted, retried with
+  // backoff, resumed after a restart.
+  const webhooks = new WebhookService(
+    jobs,
+    new SafeWebhookTransport({ allowPrivate: config.allowPrivateUrls, timeoutMs: config.webhooks.timeoutMs }),
+    webhookLogFor(store),
+    { secret: config.webhooks.secret, accountUrl: config.webhooks.url, onError: (err) => server.log.error({ err }, 'webhook event not queued') },
+  );
+  webhooks.registerJobs();
+  const savedExtensions = new SavedExtensionService(savedExtensionStoreFor(store), () => library.now());
+  const extensionUrls = { publicUrl: config.publicUrl, imagekitId: config.imagekitId };
+  const extensions = new ExtensionService({
+    lib: library,
+    queue: jobs,
+    providers: extensionProvidersFrom(config.extensions),
+    saved: savedExtensions,
+    webhooks,
+    probe: new SharpMediaProbe(),
+    spool,
+    customFields,
+    present: (f) => fileDetails(extensionUrls, f),
+    usage,
+    // DbJobQueue's default maxAttempts: the last attempt reports a persisting failure itself.
+    maxAttempts: 5,
+    onError: (err) => server.log.error({ err }, 'extension error'),
+  });
+  extensions.registerJobs();
   const deps: RouteDeps = {
     config,
     urls: { publicUrl: config.publicUrl, imagekitId: config.imagekitId },
     files,
     bulk: new BulkService(library, files),
+    folders,
+    customFields,
+    list: new ListService({
+      search: assetSearchFor(store),
+      customFieldTypes: async () => new Map((await customFields.list()).map((f) => [f.name, f.schema.type])),
+    }),
     upload: new UploadService(
       library,
       spool,
@@ -70,9 +213,18 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           maxBytes: config.maxUploadBytes,
         }),
       config.maxUploadBytes,
+      customFields,
     ),
     uploadAuth: new UploadAuthService({ privateKey: config.privateKey, publicKey: config.publicKey }, store),
-    delivery: new DeliveryService(library),
+    delivery: new DeliveryService(library, deliveryEngine),
+    metadata: new MetadataService(library, { publicUrl: config.publicUrl, imagekitId: config.imagekitId }, (url) =>
+      deliveryEngine.metadataOfUrl(url),
+    ),
+    accounts: new AccountService(accountStoreFor(store), { imagekitId: config.imagekitId, publicUrl: config.publicUrl }),
+    usage,
+    extensions,
+    savedExtensions,
+    webhooks,
     spool,
     rateLimiter: config.rateLimit ? new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs) : null,
     health: () => store.ping(),
@@ -115,14 +267,32 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await enforceRateLimit(deps, req, 'private');
     });
     await scope.register(filesRoutes(deps));
+    await scope.register(cacheRoutes(deps));
+    await scope.register(metadataRoutes(deps));
+    await scope.register(assetsRoutes(deps));
     await scope.register(bulkRoutes(deps));
+    await scope.register(foldersRoutes(deps));
+    await scope.register(bulkJobsRoutes(deps));
+    await scope.register(customMetadataFieldsRoutes(deps));
+    await scope.register(accountsRoutes(deps));
+    await scope.register(savedExtensionsRoutes(deps));
   });
   await server.register(deliveryRoutes(deps));
+  // Jobs left unfinished by the last run (or by a dead worker) resume from their last checkpoint.
+  jobs.start();
 
   return {
     server,
     async close() {
       await server.close();
+      // The current batch of a running job finishes; the job resumes at the next start.
+      await jobs.stop();
+      // Delivery counters still in memory are written before the store closes.
+      await deps.usage.close();
+      await deps.delivery.close();
+      await deliveryCache.close();
+      await cacheBus.close();
+      s3Origins.close();
       await store.close();
     },
   };

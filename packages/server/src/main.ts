@@ -19,6 +19,9 @@ export async function serve(input: ConfigInput = {}): Promise<void> {
       `tessera: generated API keys (kept in ${config.dataDir}/keys.json)\n  public key:  ${config.publicKey}\n  private key: ${config.privateKey}\n`,
     );
   }
+  if (config.webhooks.secretGenerated) {
+    process.stdout.write(`tessera: generated a webhook signing secret (kept in ${config.dataDir}/webhook-secret)\n`);
+  }
   await app.server.listen({ port: config.port, host: config.host });
   process.stdout.write(`tessera listening on ${config.publicUrl} (URL endpoint ${config.publicUrl}/${config.imagekitId}/)\n`);
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
 /**
@@ -29,6 +30,74 @@ export interface Config {
   readonly urlFetchHeaderTimeoutMs: number;
   readonly rateLimit: RateLimitConfig | null;
   readonly logLevel: string;
+  /** Background jobs (folder copy/move/rename): see JobsConfig. */
+  readonly jobs: JobsConfig;
+  /** URL delivery: the variant cache, the transform cap and the pipeline's limits. */
+  readonly delivery: DeliveryConfig;
+  /** Extension providers; a provider left unset makes its extension fail with a clear message. */
+  readonly extensions: ExtensionsConfig;
+  /** Outbound webhooks: the account-wide endpoint and the signing secret. */
+  readonly webhooks: WebhooksConfig;
+}
+
+export interface ExtensionsConfig {
+  /** How long one provider call may take. */
+  readonly timeoutMs: number;
+  /** google-auto-tagging: Cloud Vision images:annotate, with an API key or an OAuth access token. */
+  readonly googleVision: { readonly endpoint: string; readonly apiKey: string | null; readonly accessToken: string | null } | null;
+  /** aws-auto-tagging: Rekognition DetectLabels, SigV4-signed. */
+  readonly awsRekognition: {
+    readonly region: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+    readonly sessionToken: string | null;
+    readonly endpoint: string;
+  } | null;
+  /** ai-auto-description and ai-tasks: an OpenAI-compatible chat completions endpoint. */
+  readonly openai: { readonly baseUrl: string; readonly apiKey: string | null; readonly model: string } | null;
+  /** remove-bg: a remove.bg-compatible HTTP API. */
+  readonly removeBg: { readonly endpoint: string; readonly apiKey: string | null } | null;
+}
+
+export interface WebhooksConfig {
+  /** Account-wide endpoint that receives the file events; null sends them nowhere. */
+  readonly url: string | null;
+  /** Standard Webhooks signing secret, as the receiver passes it to the SDK's `webhooks.unwrap`. */
+  readonly secret: string;
+  /** True when the secret was generated on this start (kept in <data dir>/webhook-secret). */
+  readonly secretGenerated: boolean;
+  /** How long a receiver has to answer one delivery. */
+  readonly timeoutMs: number;
+}
+
+export interface JobsConfig {
+  /** Files per batch transaction of a folder job. */
+  readonly batchSize: number;
+  /** How long a claimed job stays locked to its worker without a heartbeat; a dead worker's job is retaken after it. */
+  readonly leaseMs: number;
+  /** How often an idle runner looks for due jobs (retries, abandoned leases). */
+  readonly pollMs: number;
+}
+
+export interface DeliveryConfig {
+  /** Bytes the delivery cache (variants, originals fetched from origins) may use on disk; 0 stores nothing. */
+  readonly cacheMaxBytes: number;
+  /** Bytes of small hot cache entries also kept in memory; 0 turns the memory tier off. */
+  readonly cacheMemoryBytes: number;
+  /** Transforms running at once; each sharp pipeline uses one libvips thread. */
+  readonly maxConcurrentTransforms: number;
+  /** Transforms waiting for a slot; past this a request is refused with 503 and Retry-After. */
+  readonly transformQueue: number;
+  /** Wall-clock budget of one transform (503 past it). */
+  readonly transformTimeoutMs: number;
+  /** Largest decoded input (width × height) transformed; larger images (decompression bombs) → 400. */
+  readonly maxInputPixels: number;
+  /** Largest output (width × height) any step may produce → 400 past it. */
+  readonly maxOutputPixels: number;
+  /** Whether f-auto (and no f) may answer AVIF to clients that accept it. */
+  readonly autoAvif: boolean;
+  /** Named transformations (`n-<name>`) by name, beside the built-in ones. */
+  readonly namedTransformations: Readonly<Record<string, string>>;
 }
 
 export type ConfigInput = Partial<{
@@ -44,6 +113,35 @@ export type ConfigInput = Partial<{
   urlFetchHeaderTimeoutMs: number | string;
   rateLimit: string;
   logLevel: string;
+  jobBatchSize: number | string;
+  jobLeaseMs: number | string;
+  jobPollMs: number | string;
+  cacheMaxBytes: number | string;
+  cacheMemoryBytes: number | string;
+  maxConcurrentTransforms: number | string;
+  transformQueue: number | string;
+  transformTimeoutMs: number | string;
+  maxInputPixels: number | string;
+  maxOutputPixels: number | string;
+  autoAvif: boolean | string;
+  namedTransformations: string;
+  extensionTimeoutMs: number | string;
+  googleVisionApiKey: string;
+  googleVisionAccessToken: string;
+  googleVisionEndpoint: string;
+  awsRekognitionRegion: string;
+  awsRekognitionAccessKeyId: string;
+  awsRekognitionSecretAccessKey: string;
+  awsRekognitionSessionToken: string;
+  awsRekognitionEndpoint: string;
+  openaiApiKey: string;
+  openaiBaseUrl: string;
+  openaiModel: string;
+  removeBgApiKey: string;
+  removeBgEndpoint: string;
+  webhookUrl: string;
+  webhookSecret: string;
+  webhookTimeoutMs: number | string;
 }>;
 
 export class ConfigError extends Error {
@@ -64,6 +162,35 @@ export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   urlFetchHeaderTimeoutMs: 'TESSERA_URL_FETCH_HEADER_TIMEOUT_MS',
   rateLimit: 'TESSERA_RATE_LIMIT',
   logLevel: 'TESSERA_LOG_LEVEL',
+  jobBatchSize: 'TESSERA_JOB_BATCH_SIZE',
+  jobLeaseMs: 'TESSERA_JOB_LEASE_MS',
+  jobPollMs: 'TESSERA_JOB_POLL_MS',
+  cacheMaxBytes: 'TESSERA_CACHE_MAX_BYTES',
+  cacheMemoryBytes: 'TESSERA_CACHE_MEMORY_BYTES',
+  maxConcurrentTransforms: 'TESSERA_MAX_CONCURRENT_TRANSFORMS',
+  transformQueue: 'TESSERA_TRANSFORM_QUEUE',
+  transformTimeoutMs: 'TESSERA_TRANSFORM_TIMEOUT_MS',
+  maxInputPixels: 'TESSERA_MAX_INPUT_PIXELS',
+  maxOutputPixels: 'TESSERA_MAX_OUTPUT_PIXELS',
+  autoAvif: 'TESSERA_AUTO_AVIF',
+  namedTransformations: 'TESSERA_NAMED_TRANSFORMATIONS',
+  extensionTimeoutMs: 'TESSERA_EXTENSION_TIMEOUT_MS',
+  googleVisionApiKey: 'TESSERA_GOOGLE_VISION_API_KEY',
+  googleVisionAccessToken: 'TESSERA_GOOGLE_VISION_ACCESS_TOKEN',
+  googleVisionEndpoint: 'TESSERA_GOOGLE_VISION_ENDPOINT',
+  awsRekognitionRegion: 'TESSERA_AWS_REKOGNITION_REGION',
+  awsRekognitionAccessKeyId: 'TESSERA_AWS_REKOGNITION_ACCESS_KEY_ID',
+  awsRekognitionSecretAccessKey: 'TESSERA_AWS_REKOGNITION_SECRET_ACCESS_KEY',
+  awsRekognitionSessionToken: 'TESSERA_AWS_REKOGNITION_SESSION_TOKEN',
+  awsRekognitionEndpoint: 'TESSERA_AWS_REKOGNITION_ENDPOINT',
+  openaiApiKey: 'TESSERA_OPENAI_API_KEY',
+  openaiBaseUrl: 'TESSERA_OPENAI_BASE_URL',
+  openaiModel: 'TESSERA_OPENAI_MODEL',
+  removeBgApiKey: 'TESSERA_REMOVE_BG_API_KEY',
+  removeBgEndpoint: 'TESSERA_REMOVE_BG_ENDPOINT',
+  webhookUrl: 'TESSERA_WEBHOOK_URL',
+  webhookSecret: 'TESSERA_WEBHOOK_SECRET',
+  webhookTimeoutMs: 'TESSERA_WEBHOOK_TIMEOUT_MS',
 };
 
 /** First path segments the API itself uses, so they cannot name the URL endpoint. */
@@ -142,6 +269,163 @@ function loadOrCreateKeys(dataDir: string): { keys: StoredKeys; generated: boole
   return { keys, generated: true };
 }
 
+function httpUrl(name: string, raw: string): string {
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+    return u.toString();
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+}
+
+/** Provider settings: each provider is on when its credentials (or, for keyless servers, its endpoint) are set. */
+function resolveExtensions(input: ConfigInput, env: NodeJS.ProcessEnv): ExtensionsConfig {
+  const get = (k: keyof ConfigInput) => pick(input, env, k)?.trim() || undefined;
+
+  const gKey = get('googleVisionApiKey');
+  const gToken = get('googleVisionAccessToken');
+  const gEndpoint = get('googleVisionEndpoint');
+  if (gKey && gToken) throw new ConfigError('set TESSERA_GOOGLE_VISION_API_KEY or TESSERA_GOOGLE_VISION_ACCESS_TOKEN, not both');
+  if (gEndpoint && !gKey && !gToken) {
+    throw new ConfigError('TESSERA_GOOGLE_VISION_ENDPOINT is set but neither TESSERA_GOOGLE_VISION_API_KEY nor TESSERA_GOOGLE_VISION_ACCESS_TOKEN is');
+  }
+  const googleVision =
+    gKey || gToken
+      ? Object.freeze({
+          endpoint: httpUrl('TESSERA_GOOGLE_VISION_ENDPOINT', gEndpoint ?? 'https://vision.googleapis.com/v1/images:annotate'),
+          apiKey: gKey ?? null,
+          accessToken: gToken ?? null,
+        })
+      : null;
+
+  const aRegion = get('awsRekognitionRegion');
+  const aId = get('awsRekognitionAccessKeyId');
+  const aSecret = get('awsRekognitionSecretAccessKey');
+  const aToken = get('awsRekognitionSessionToken');
+  const aEndpoint = get('awsRekognitionEndpoint');
+  let awsRekognition: ExtensionsConfig['awsRekognition'] = null;
+  if (aId || aSecret || aRegion || aToken || aEndpoint) {
+    if (!aId || !aSecret) {
+      throw new ConfigError('AWS Rekognition needs both TESSERA_AWS_REKOGNITION_ACCESS_KEY_ID and TESSERA_AWS_REKOGNITION_SECRET_ACCESS_KEY');
+    }
+    if (!aRegion) throw new ConfigError('AWS Rekognition needs TESSERA_AWS_REKOGNITION_REGION (e.g. us-east-1)');
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(aRegion)) throw new ConfigError(`TESSERA_AWS_REKOGNITION_REGION must look like us-east-1, got "${aRegion}"`);
+    awsRekognition = Object.freeze({
+      region: aRegion,
+      accessKeyId: aId,
+      secretAccessKey: aSecret,
+      sessionToken: aToken ?? null,
+      endpoint: httpUrl('TESSERA_AWS_REKOGNITION_ENDPOINT', aEndpoint ?? `https://rekognition.${aRegion}.amazonaws.com/`),
+    });
+  }
+
+  const oKey = get('openaiApiKey');
+  const oBase = get('openaiBaseUrl');
+  const oModel = get('openaiModel');
+  // A local OpenAI-compatible server may need no key: setting its base URL is enough.
+  const openai =
+    oKey || oBase
+      ? Object.freeze({
+          baseUrl: httpUrl('TESSERA_OPENAI_BASE_URL', oBase ?? 'https://api.openai.com/v1').replace(/\/+$/, ''),
+          apiKey: oKey ?? null,
+          model: oModel ?? 'gpt-4o-mini',
+        })
+      : null;
+  if (oModel && !openai) throw new ConfigError('TESSERA_OPENAI_MODEL is set but neither TESSERA_OPENAI_API_KEY nor TESSERA_OPENAI_BASE_URL is');
+
+  const rKey = get('removeBgApiKey');
+  const rEndpoint = get('removeBgEndpoint');
+  const removeBg =
+    rKey || rEndpoint
+      ? Object.freeze({ endpoint: httpUrl('TESSERA_REMOVE_BG_ENDPOINT', rEndpoint ?? 'https://api.remove.bg/v1.0/removebg'), apiKey: rKey ?? null })
+      : null;
+
+  return Object.freeze({
+    timeoutMs: int('TESSERA_EXTENSION_TIMEOUT_MS', pick(input, env, 'extensionTimeoutMs'), 60_000, 100, 600_000),
+    googleVision,
+    awsRekognition,
+    openai,
+    removeBg,
+  });
+}
+
+/** The webhook signing secret: as set, or generated once and kept in the data dir. */
+function resolveWebhooks(input: ConfigInput, env: NodeJS.ProcessEnv, dataDir: string): WebhooksConfig {
+  const rawUrl = pick(input, env, 'webhookUrl')?.trim();
+  const url = rawUrl ? httpUrl('TESSERA_WEBHOOK_URL', rawUrl) : null;
+  let secret = pick(input, env, 'webhookSecret');
+  let secretGenerated = false;
+  if (secret !== undefined) {
+    if (/\s/.test(secret) || secret.length < 8) throw new ConfigError('TESSERA_WEBHOOK_SECRET must be at least 8 characters with no spaces');
+  } else {
+    const file = join(dataDir, 'webhook-secret');
+    if (existsSync(file)) {
+      secret = readFileSync(file, 'utf8').trim();
+      if (secret.length < 8 || /\s/.test(secret)) throw new ConfigError(`${file} is not valid; fix or remove it`);
+    } else {
+      secret = `whsec_${randomBytes(24).toString('base64')}`;
+      writeFileSync(file, secret + '\n', { mode: 0o600 });
+      secretGenerated = true;
+    }
+  }
+  return Object.freeze({
+    url,
+    secret,
+    secretGenerated,
+    timeoutMs: int('TESSERA_WEBHOOK_TIMEOUT_MS', pick(input, env, 'webhookTimeoutMs'), 10_000, 100, 120_000),
+  });
+}
+
+/** A byte size where 0 is allowed (it switches the feature off). */
+function sizeOrZero(name: string, raw: string | undefined, dflt: number): number {
+  if (raw === undefined) return dflt;
+  if (/^\s*0+\s*(b|kb|mb|gb|tb)?\s*$/i.test(raw)) return 0;
+  return parseByteSize(name, raw);
+}
+
+const NAMED_TRANSFORMATION_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+function parseNamedTransformations(raw: string | undefined): Readonly<Record<string, string>> {
+  if (raw === undefined) return Object.freeze({});
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('TESSERA_NAMED_TRANSFORMATIONS must be a JSON object like {"thumb":"w-200,h-200"}');
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new ConfigError('TESSERA_NAMED_TRANSFORMATIONS must be a JSON object of name → transformation string');
+  }
+  const out: Record<string, string> = {};
+  for (const [name, tr] of Object.entries(v as Record<string, unknown>)) {
+    if (!NAMED_TRANSFORMATION_NAME.test(name)) {
+      throw new ConfigError(`TESSERA_NAMED_TRANSFORMATIONS: "${name}" is not a valid name (letters, digits, "_", "-", ".")`);
+    }
+    if (typeof tr !== 'string' || tr.trim() === '') {
+      throw new ConfigError(`TESSERA_NAMED_TRANSFORMATIONS: the value of "${name}" must be a transformation string`);
+    }
+    out[name] = tr.trim();
+  }
+  return Object.freeze(out);
+}
+
+function resolveDelivery(input: ConfigInput, env: NodeJS.ProcessEnv): DeliveryConfig {
+  // One libvips thread per pipeline here: throughput needs at least two side by side.
+  const cpus = Math.max(2, availableParallelism());
+  return Object.freeze({
+    cacheMaxBytes: sizeOrZero('TESSERA_CACHE_MAX_BYTES', pick(input, env, 'cacheMaxBytes'), 2 * 1024 ** 3),
+    cacheMemoryBytes: sizeOrZero('TESSERA_CACHE_MEMORY_BYTES', pick(input, env, 'cacheMemoryBytes'), 64 * 1024 ** 2),
+    maxConcurrentTransforms: int('TESSERA_MAX_CONCURRENT_TRANSFORMS', pick(input, env, 'maxConcurrentTransforms'), cpus, 1, 256),
+    transformQueue: int('TESSERA_TRANSFORM_QUEUE', pick(input, env, 'transformQueue'), 64, 0, 100_000),
+    transformTimeoutMs: int('TESSERA_TRANSFORM_TIMEOUT_MS', pick(input, env, 'transformTimeoutMs'), 30_000, 100, 600_000),
+    maxInputPixels: int('TESSERA_MAX_INPUT_PIXELS', pick(input, env, 'maxInputPixels'), 100_000_000, 1, 1_000_000_000),
+    maxOutputPixels: int('TESSERA_MAX_OUTPUT_PIXELS', pick(input, env, 'maxOutputPixels'), 50_000_000, 1, 1_000_000_000),
+    autoAvif: bool('TESSERA_AUTO_AVIF', pick(input, env, 'autoAvif'), false),
+    namedTransformations: parseNamedTransformations(pick(input, env, 'namedTransformations')),
+  });
+}
+
 export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
   const port = int('TESSERA_PORT', pick(input, env, 'port'), 8080, 0, 65535);
   const host = pick(input, env, 'host') ?? '0.0.0.0';
@@ -209,5 +493,13 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     ),
     rateLimit: parseRateLimit(pick(input, env, 'rateLimit')),
     logLevel: pick(input, env, 'logLevel') ?? 'info',
+    jobs: Object.freeze({
+      batchSize: int('TESSERA_JOB_BATCH_SIZE', pick(input, env, 'jobBatchSize'), 500, 1, 10_000),
+      leaseMs: int('TESSERA_JOB_LEASE_MS', pick(input, env, 'jobLeaseMs'), 30_000, 200, 3_600_000),
+      pollMs: int('TESSERA_JOB_POLL_MS', pick(input, env, 'jobPollMs'), 1000, 10, 60_000),
+    }),
+    delivery: resolveDelivery(input, env),
+    extensions: resolveExtensions(input, env),
+    webhooks: resolveWebhooks(input, env, dataDir),
   });
 }

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
+  | 'LOCKED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
@@ -23,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  LOCKED: 423,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
@@ -66,6 +68,8 @@ export const unauthorized = (message: string, opts?: Opts) => new ApiError('UNAU
 export const forbidden = (message: string, opts?: Opts) => new ApiError('FORBIDDEN', message, opts);
 export const notFound = (message: string, opts?: Opts) => new ApiError('NOT_FOUND', message, opts);
 export const conflict = (message: string, opts?: Opts) => new ApiError('CONFLICT', message, opts);
+/** 423: a bulk job is working on the folder the request names. */
+export const locked = (message: string, opts?: Opts) => new ApiError('LOCKED', message, opts);
 export const payloadTooLarge = (message: string, opts?: Opts) => new ApiError('PAYLOAD_TOO_LARGE', message, opts);
 export const rateLimited = (message: string, opts?: Opts) => new ApiError('RATE_LIMITED', message, opts);
 export const serviceUnavailable = (message: string, opts?: Opts) =>

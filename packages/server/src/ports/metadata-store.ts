@@ -33,6 +33,11 @@ export interface AssetState {
   customCoordinates: string | null;
   customMetadata: Record<string, unknown>;
   embeddedMetadata: Record<string, unknown> | null;
+  /**
+   * The spec's `Metadata` object, computed once from the bytes at upload. Absent or null on rows
+   * written before it existed; readers fall back to the columns above.
+   */
+  metadata?: Record<string, unknown> | null;
   description: string | null;
   isPrivate: boolean;
   isPublished: boolean;
@@ -86,6 +91,17 @@ export interface MetadataRepo {
 
   getFolder(path: string): Promise<FolderRecord | undefined>;
   insertFolder(rec: FolderRecord): Promise<void>;
+
+  // A folder's subtree ('/a/' holds '/a/x.jpg', '/a/b/y.jpg'), read in keyset batches so a
+  // folder of any size is processed without loading it whole.
+  /** Files whose path starts with the folder path, ordered by filePath, after `afterPath` (exclusive). */
+  listFilesUnder(folderPath: string, afterPath: string | null, limit: number): Promise<FileRecord[]>;
+  /** The folder itself and every nested folder, ordered by path, after `afterPath` (exclusive). */
+  listFoldersUnder(folderPath: string, afterPath: string | null, limit: number): Promise<FolderRecord[]>;
+  /** Files + their versions + folders in the subtree (the folder itself included), counting at most `cap`. */
+  countUnder(folderPath: string, cap: number): Promise<number>;
+  updateFolder(path: string, patch: Partial<Omit<FolderRecord, 'id'>>): Promise<void>;
+  deleteFolders(paths: readonly string[]): Promise<void>;
 
   /** Records a client-side upload token; false when it was seen before (replay). */
   consumeUploadToken(token: string, expiresAt: string, now: string): Promise<boolean>;

@@ -1,49 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ApiError, badRequest, notFound, unauthorized } from '../errors/index.js';
+import { ApiError } from '../errors/index.js';
 import type { ByteRange } from '../ports/blob-store.js';
-import type { AssetState, FileRecord } from '../ports/metadata-store.js';
+import type { AssetState } from '../ports/metadata-store.js';
+import type { DeliveryEngine, DeliveryInput, DeliveryResult } from './delivery/engine.js';
 import type { Library } from './library.js';
 
-export interface ResolvedAsset {
-  asset: AssetState;
-  /** Strong validator: the bytes' sha256. */
-  etag: string;
-}
+export type { DeliveryInput, DeliveryResult } from './delivery/engine.js';
 
 /**
- * Serving stored originals by path. Transformations, signed URLs and the derived-variant cache
- * belong to the delivery stage; until then a transformation request is refused with a 400.
+ * What routes and other services call for delivery: serving URLs (services/delivery/engine.ts
+ * holds the path from URL to bytes: endpoints, origins, signed URLs, transformations and the
+ * variant cache) and cache purges, which go through the cache bus to every process.
  */
 export class DeliveryService {
-  private readonly purges = new Map<string, { status: 'Pending' | 'Completed' }>();
+  constructor(
+    private readonly lib: Library,
+    private readonly engine: DeliveryEngine,
+  ) {}
 
-  constructor(private readonly lib: Library) {}
-
-  async resolve(rawPath: string, query: Record<string, string | undefined>): Promise<ResolvedAsset> {
-    if (rawPath.split('/').some((s) => s.startsWith('tr:')) || query.tr !== undefined) {
-      throw badRequest('Image transformations are not available on this server yet; request the original URL without tr.');
-    }
-    let filePath: string;
-    try {
-      filePath = decodeURIComponent(rawPath);
-    } catch {
-      throw badRequest('The URL path is not valid percent-encoding.');
-    }
-    if (!filePath.startsWith('/')) filePath = `/${filePath}`;
-    const file = await this.lib.store.repo.getFileByPath(filePath);
-    if (!file) throw notFound('The requested file does not exist.');
-    let asset: AssetState = file;
-    const versionId = query['ik-obj-version'];
-    if (versionId !== undefined) {
-      const v = /^[0-9a-f]{24}$/.test(versionId) ? await this.lib.store.repo.getVersion(file.id, versionId) : undefined;
-      if (!v) throw notFound('The requested file version does not exist.');
-      asset = v;
-    }
-    if (asset.isPrivate || !asset.isPublished) {
-      throw unauthorized('This file is private or unpublished; it can be served only through a signed URL.');
-    }
-    return { asset, etag: `"${asset.checksum}"` };
+  /** A delivery URL's response: headers to send and the body to open. */
+  deliver(input: DeliveryInput): Promise<DeliveryResult> {
+    return this.engine.deliver(input);
   }
 
   async open(asset: AssetState, range?: ByteRange): Promise<Readable> {
@@ -54,20 +31,38 @@ export class DeliveryService {
     }
   }
 
-  /**
-   * Rename with purgeCache: nothing derived is cached yet, so there is nothing to evict and the
-   * request completes at once. The delivery cache replaces this with real evictions.
-   */
-  async purgeOldPath(_file: FileRecord): Promise<string> {
-    const id = randomUUID().replace(/-/g, '').slice(0, 24);
-    this.purges.set(id, { status: 'Completed' });
-    return id;
+  /** POST /v1/files/purge: `{ url }`, exact or ending in `*`; returns the request id. */
+  purge(url: unknown): Promise<string> {
+    return this.engine.purgeUrl(url);
   }
 
-  async purgeStatus(requestId: string): Promise<{ status: string }> {
-    const p = this.purges.get(requestId);
-    // The spec answers an unknown requestId with 400, not 404.
-    if (!p) throw badRequest('No request found for this requestId.');
-    return { status: p.status };
+  /**
+   * Rename with purgeCache: ImageKit purges `<old URL>*`, which removes the old file's URLs, its
+   * versions' and their transformations; here on every URL endpoint.
+   */
+  purgeOldPath(oldFilePath: string): Promise<string> {
+    return this.engine.purgeLibraryPrefix(oldFilePath);
+  }
+
+  /** Rename folder with purgeCache: everything under the old folder path (`<old path>*`). */
+  purgeOldFolder(folderPath: string): Promise<string> {
+    return this.engine.purgeLibraryPrefix(folderPath.endsWith('/') ? folderPath : `${folderPath}/`);
+  }
+
+  purgeStatus(requestId: string): Promise<{ status: string }> {
+    return this.engine.purgeStatus(requestId);
+  }
+
+  /** The Metadata object of a (transformed) delivery URL of this server. */
+  metadataOfUrl(url: URL): Promise<Record<string, unknown>> {
+    return this.engine.metadataOfUrl(url);
+  }
+
+  stats() {
+    return this.engine.stats();
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
   }
 }

@@ -9,6 +9,7 @@ import {
   validateWebhookUrl,
   type ExtensionRequest,
 } from './field-rules.js';
+import type { CustomMetadataRulesSource } from './custom-metadata-rules.js';
 import { Library, MAX_VERSIONS, fileFromVersion, stateOf } from './library.js';
 import { normalizeFolderPath, parseFilePath, sanitizeFileName } from './paths.js';
 
@@ -25,7 +26,11 @@ export interface UpdateResult {
 
 /** Files and their versions: details, update, delete, copy, move, rename, version history. */
 export class FileService {
-  constructor(private readonly lib: Library) {}
+  constructor(
+    private readonly lib: Library,
+    /** Custom metadata field rules; without them customMetadata is merged unchecked. */
+    private readonly customMetadata?: CustomMetadataRulesSource,
+  ) {}
 
   async get(fileId: string): Promise<FileRecord> {
     assertId(fileId, 'fileId');
@@ -91,6 +96,8 @@ export class FileService {
       validateWebhookUrl(body.webhookUrl);
     }
 
+    // Read before the transaction opens: on SQLite a read from outside it would wait for it to end.
+    const rules = body.customMetadata !== undefined ? await this.customMetadata?.loadRules() : undefined;
     const file = await this.lib.store.transaction(async (tx) => {
       const f = await tx.getFile(fileId);
       if (!f) throw notFound('The requested file does not exist.');
@@ -99,7 +106,10 @@ export class FileService {
       if (tags !== undefined) patch.tags = tags && tags.length > 0 ? tags : null;
       if (customCoordinates !== undefined) patch.customCoordinates = customCoordinates;
       if (body.description !== undefined) patch.description = body.description as string;
-      if (body.customMetadata !== undefined) {
+      if (body.customMetadata !== undefined && rules) {
+        // Merged into what is stored (null unsets a key), checked against the fields, required fields kept.
+        patch.customMetadata = rules.validate(body.customMetadata as Record<string, unknown>, { mode: 'update', existing: f.customMetadata });
+      } else if (body.customMetadata !== undefined) {
         // A null value unsets that key; other keys are merged into what is stored.
         const merged: Record<string, unknown> = { ...f.customMetadata };
         for (const [k, v] of Object.entries(body.customMetadata as Record<string, unknown>)) {
@@ -235,7 +245,7 @@ export class FileService {
     });
   }
 
-  async rename(body: unknown): Promise<{ purgeRequested: boolean; file: FileRecord }> {
+  async rename(body: unknown): Promise<{ purgeRequested: boolean; file: FileRecord; previousFilePath: string }> {
     if (!isPlainObject(body)) throw badRequest('Your request body should be a JSON object.', { extra: { reason: 'MISSING_PARAMETER' } });
     const src = parseFilePath(body.filePath, 'filePath');
     if (typeof body.newFileName !== 'string' || body.newFileName.trim() === '') {
@@ -265,7 +275,7 @@ export class FileService {
       await tx.updateVersionsOfFile(f.id, { name: newName, filePath: newPath });
       return { ...f, name: newName, filePath: newPath, updatedAt: now };
     });
-    return { purgeRequested: body.purgeCache === true, file };
+    return { purgeRequested: body.purgeCache === true, file, previousFilePath: src.filePath };
   }
 
   private parseCopyMove(body: unknown, isCopy: boolean) {

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { badRequest, payloadTooLarge } from '../errors/index.js';
-import type { MediaProbe, ProbeResult } from '../ports/media-probe.js';
+import type { MediaAnalysis, MediaProbe, ProbeResult } from '../ports/media-probe.js';
 import type { AITag, FileRecord, VersionRecord } from '../ports/metadata-store.js';
 import type { SpoolDir, SpooledFile } from '../util/spool.js';
 import { newId } from '../util/ids.js';
+import type { CustomMetadataRules, CustomMetadataRulesSource } from './custom-metadata-rules.js';
 import { evaluateUploadChecks, parseUploadChecks } from './upload-checks.js';
 import { Library, MAX_VERSIONS, fileFromVersion } from './library.js';
 import { parseUploadParams, type RawUploadFields, type UploadParams } from './upload-params.js';
@@ -37,6 +38,8 @@ export class UploadService {
     private readonly probe: MediaProbe,
     private readonly fetchUrl: UrlFetcher,
     private readonly maxUploadBytes: number,
+    /** Custom metadata field rules; without them customMetadata is stored unchecked. */
+    private readonly customMetadata?: CustomMetadataRulesSource,
   ) {}
 
   /** Validates parameters only: used before bytes are trusted (auth runs between the two). */
@@ -50,7 +53,10 @@ export class UploadService {
     const spooled = await this.materialise(source);
     try {
       if (spooled.size === 0) throw badRequest('Your request contains invalid file parameter. The file is empty.');
-      const probe = await this.probe.probe(spooled.path, params.fileName);
+      const probed = await this.probe.probe(spooled.path, params.fileName);
+      // Metadata is read from the bytes once, here, and stored; video dimensions come from ffprobe.
+      const analysis = await this.probe.analyze(spooled.path, probed, spooled.size);
+      const probe = analysis.av ? { ...probed, width: analysis.av.width, height: analysis.av.height } : probed;
 
       if (params.checks !== undefined) {
         const expr = parseUploadChecks(params.checks);
@@ -83,7 +89,10 @@ export class UploadService {
       if (params.transformation?.pre !== undefined && probe.fileType !== 'image') {
         throw badRequest('The file could not be uploaded because transformations are supported only for image and video files.');
       }
-      const file = await this.store(params, probe, spooled);
+      // Checked before any bytes are stored; defaults and overwrite rules are applied when the row is written.
+      const rules = await this.customMetadata?.loadRules();
+      if (rules && params.customMetadata !== undefined) rules.validate(params.customMetadata, { mode: 'upload' });
+      const file = await this.store(params, probe, spooled, analysis, rules);
       return { file, params, probe };
     } finally {
       await this.spool.remove(spooled.path);
@@ -126,8 +135,17 @@ export class UploadService {
     return this.spool.write(Readable.from([bytes]));
   }
 
-  private async store(params: UploadParams, probe: ProbeResult, spooled: SpooledFile): Promise<FileRecord> {
+  private async store(
+    params: UploadParams,
+    probe: ProbeResult,
+    spooled: SpooledFile,
+    analysis: MediaAnalysis,
+    rules?: CustomMetadataRules,
+  ): Promise<FileRecord> {
     const lib = this.lib;
+    // The request's values (or, for a new version that keeps them, the stored ones) with defaults applied.
+    const customMetadataFor = (kept?: Record<string, unknown>) =>
+      rules ? rules.validate(params.customMetadata, { mode: 'upload', existing: kept }) : (params.customMetadata ?? kept ?? {});
     const blobKey = lib.newBlobKey();
     await lib.journalAndPlace([blobKey], () => lib.blobs.putFile(blobKey, spooled.path));
     try {
@@ -163,12 +181,13 @@ export class UploadService {
           width: probe.width,
           height: probe.height,
           hasAlpha: probe.hasAlpha,
-          bitRate: null,
-          duration: null,
-          audioCodec: null,
-          videoCodec: null,
+          bitRate: analysis.av?.bitRate ?? null,
+          duration: analysis.av?.duration ?? null,
+          audioCodec: analysis.av?.audioCodec ?? null,
+          videoCodec: analysis.av?.videoCodec ?? null,
           customCoordinates: params.customCoordinates ?? null,
-          embeddedMetadata: null,
+          embeddedMetadata: analysis.embeddedMetadata,
+          metadata: analysis.metadata,
           description: params.description ?? null,
           isPrivate: params.isPrivateFile,
           isPublished: params.isPublished,
@@ -187,7 +206,7 @@ export class UploadService {
             fileId,
             tags: params.tags && params.tags.length > 0 ? params.tags : null,
             aiTags: null,
-            customMetadata: params.customMetadata ?? {},
+            customMetadata: customMetadataFor(),
             versionNumber: 1,
           };
           const rec = fileFromVersion({ id: fileId, createdAt: now }, version, now);
@@ -204,8 +223,7 @@ export class UploadService {
         // The documented overwrite rules: absent fields are cleared unless their overwrite flag is false.
         const tags: string[] | null =
           params.tags !== undefined ? (params.tags.length > 0 ? params.tags : null) : params.overwriteTags ? null : existing.tags;
-        const customMetadata =
-          params.customMetadata !== undefined ? params.customMetadata : params.overwriteCustomMetadata ? {} : existing.customMetadata;
+        const customMetadata = customMetadataFor(params.overwriteCustomMetadata ? undefined : existing.customMetadata);
         const aiTags: AITag[] | null = params.overwriteAITags ? null : existing.aiTags;
         const version: VersionRecord = {
           ...state,

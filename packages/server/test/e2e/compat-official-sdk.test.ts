@@ -191,6 +191,10 @@ describe('compatibility: official @imagekit/nodejs SDK against Tessera', { skip:
     });
     await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
     originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+    // Custom metadata values are only accepted for fields that exist (ImageKit: create the field first).
+    for (const [name, type] of [['brand', 'Text'], ['size', 'Number'], ['colour', 'Text']] as const) {
+      await client.customMetadataFields.create({ name, label: name, schema: { type } });
+    }
   });
 
   after(async () => {

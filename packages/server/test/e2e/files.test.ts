@@ -194,6 +194,12 @@ function assertDetailsShape(d: Json): void {
 before(async () => {
   srv = await startTestServer();
   auth = `Basic ${Buffer.from(`${srv.privateKey}:`).toString('base64')}`;
+  // Custom metadata values are only accepted for fields that exist (ImageKit: create the field first).
+  const fields = { brand: 'Text', price: 'Number', keep: 'Text', drop: 'Number', added: 'Boolean', n: 'Number', k: 'Text' };
+  for (const [name, type] of Object.entries(fields)) {
+    const res = await api('POST', '/v1/customMetadataFields', { name, label: name, schema: { type } });
+    assert.equal(res.status, 201, res.text);
+  }
 });
 
 after(async () => {

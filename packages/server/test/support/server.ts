@@ -109,7 +109,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
 async function waitReady(baseUrl: string, exited: Promise<number | null>): Promise<boolean> {
   let dead = false;
   void exited.then(() => (dead = true));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && !dead) {
     try {
       const res = await fetch(`${baseUrl}/healthz`);

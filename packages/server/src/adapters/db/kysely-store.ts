@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Transaction } from 'kysely';
+import { Migrator, sql, type AliasedSelectQueryBuilder, type Kysely, type Transaction } from 'kysely';
 import type {
   AssetState,
   FilePatch,
@@ -11,7 +11,7 @@ import type {
   VersionRecord,
 } from '../../ports/metadata-store.js';
 import { StaticMigrationProvider, pingDb } from './migrations.js';
-import type { AssetColumns, Database, FileVersionsTable, FilesTable } from './schema.js';
+import type { AssetColumns, Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
 
 /**
  * The MetadataStore over Kysely. The queries are dialect-neutral; each backend only supplies
@@ -28,7 +28,7 @@ function parseJson<T>(s: string | null, fallback: T): T {
   }
 }
 
-function toColumns(a: Partial<AssetState>): Partial<AssetColumns> {
+export function toColumns(a: Partial<AssetState>): Partial<AssetColumns> {
   const c: Partial<AssetColumns> = {};
   if (a.name !== undefined) c.name = a.name;
   if (a.filePath !== undefined) c.file_path = a.filePath;
@@ -49,6 +49,7 @@ function toColumns(a: Partial<AssetState>): Partial<AssetColumns> {
   if (a.customCoordinates !== undefined) c.custom_coordinates = a.customCoordinates;
   if (a.customMetadata !== undefined) c.custom_metadata = json(a.customMetadata);
   if (a.embeddedMetadata !== undefined) c.embedded_metadata = a.embeddedMetadata === null ? null : json(a.embeddedMetadata);
+  if (a.metadata !== undefined) c.metadata = a.metadata === null ? null : json(a.metadata);
   if (a.description !== undefined) c.description = a.description;
   if (a.isPrivate !== undefined) c.is_private = a.isPrivate ? 1 : 0;
   if (a.isPublished !== undefined) c.is_published = a.isPublished ? 1 : 0;
@@ -81,6 +82,7 @@ function fromColumns(r: AssetColumns): AssetState {
     customCoordinates: r.custom_coordinates,
     customMetadata: parseJson<Record<string, unknown>>(r.custom_metadata, {}),
     embeddedMetadata: parseJson<Record<string, unknown> | null>(r.embedded_metadata, null),
+    metadata: parseJson<Record<string, unknown> | null>(r.metadata ?? null, null),
     description: r.description,
     isPrivate: r.is_private === 1,
     isPublished: r.is_published === 1,
@@ -92,8 +94,19 @@ function fromColumns(r: AssetColumns): AssetState {
   };
 }
 
-const fileFromRow = (r: FilesTable): FileRecord => ({ ...fromColumns(r), id: r.id, currentVersionId: r.current_version_id });
-const versionFromRow = (r: FileVersionsTable): VersionRecord => ({ ...fromColumns(r), id: r.id, fileId: r.file_id });
+/**
+ * The half-open key range [lo, hi) holding every path that starts with a folder path ('/a/' →
+ * ['/a/', '/a0')): '0' is the character right after '/', so an index range scan finds the
+ * subtree without LIKE and its escaping. Relies on binary collation (SQLite's default; PostgreSQL
+ * needs COLLATE "C" on these columns).
+ */
+export function subtreeRange(folderPath: string): [string, string] {
+  if (!folderPath.endsWith('/')) throw new Error(`not a folder path: ${folderPath}`);
+  return [folderPath, `${folderPath.slice(0, -1)}0`];
+}
+
+export const fileFromRow = (r: FilesTable): FileRecord => ({ ...fromColumns(r), id: r.id, currentVersionId: r.current_version_id });
+export const versionFromRow = (r: FileVersionsTable): VersionRecord => ({ ...fromColumns(r), id: r.id, fileId: r.file_id });
 
 /** Fields whose change means the search side tables of a file must be rebuilt. */
 const INDEXED_FIELDS: ReadonlyArray<keyof FilePatch> = ['name', 'tags', 'aiTags', 'customMetadata', 'embeddedMetadata', 'description'];
@@ -111,7 +124,7 @@ export function metadataPairs(obj: Record<string, unknown> | null, prefix = ''):
   return out;
 }
 
-function fieldRow(fileId: string, source: 'custom' | 'embedded', field: string, v: unknown) {
+export function fieldRow(fileId: string, source: 'custom' | 'embedded', field: string, v: unknown) {
   const num = typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? (v ? 1 : 0) : null;
   const text = v === null || v === undefined ? null : String(v);
   return { file_id: fileId, source, field, value_text: text, value_lower: text?.toLowerCase() ?? null, value_num: num };
@@ -130,7 +143,7 @@ class KyselyRepo implements MetadataRepo {
   private async reindex(f: FileRecord | undefined, fileId: string): Promise<void> {
     await this.db.deleteFrom('file_tags').where('file_id', '=', fileId).execute();
     await this.db.deleteFrom('file_field_values').where('file_id', '=', fileId).execute();
-    await this.db.deleteFrom('files_fts').where('file_id', '=', fileId).execute();
+    await this.deleteFullText(fileId);
     if (!f) return;
     const tagRows = [
       ...[...new Set(f.tags ?? [])].map((t) => ({ file_id: fileId, kind: 'tag' as const, tag: t, tag_lower: t.toLowerCase() })),
@@ -155,12 +168,28 @@ class KyselyRepo implements MetadataRepo {
         .join(' '),
     };
     if (this.dialect === 'sqlite') {
-      await this.db.insertInto('files_fts').values(doc).execute();
+      const ins = await this.db.insertInto('files_fts').values(doc).executeTakeFirst();
+      await this.db.insertInto('files_fts_map').values({ file_id: fileId, fts_rowid: Number(ins.insertId) }).execute();
     } else {
       await sql`insert into files_fts (file_id, name, tags, description, custom, document)
         values (${doc.file_id}, ${doc.name}, ${doc.tags}, ${doc.description}, ${doc.custom},
           to_tsvector('simple', ${doc.name} || ' ' || ${doc.tags} || ' ' || ${doc.description} || ' ' || ${doc.custom}))`.execute(this.db);
     }
+  }
+
+  /**
+   * SQLite's FTS5 table cannot index file_id, so finding a file's row by it would scan the whole
+   * index; files_fts_map keeps each file's FTS rowid so the delete is a key lookup.
+   */
+  private async deleteFullText(fileId: string): Promise<void> {
+    if (this.dialect !== 'sqlite') {
+      await this.db.deleteFrom('files_fts').where('file_id', '=', fileId).execute();
+      return;
+    }
+    const m = await this.db.selectFrom('files_fts_map').select('fts_rowid').where('file_id', '=', fileId).executeTakeFirst();
+    if (!m) return;
+    await sql`delete from files_fts where rowid = ${m.fts_rowid}`.execute(this.db);
+    await this.db.deleteFrom('files_fts_map').where('file_id', '=', fileId).execute();
   }
 
   async getFile(id: string) {
@@ -297,6 +326,71 @@ class KyselyRepo implements MetadataRepo {
       .execute();
   }
 
+  async listFilesUnder(folderPath: string, afterPath: string | null, limit: number) {
+    const [lo, hi] = subtreeRange(folderPath);
+    const rows = await this.db
+      .selectFrom('files')
+      .selectAll()
+      .where('file_path', afterPath === null ? '>=' : '>', afterPath ?? lo)
+      .where('file_path', '<', hi)
+      .orderBy('file_path')
+      .limit(limit)
+      .execute();
+    return rows.map(fileFromRow);
+  }
+
+  async listFoldersUnder(folderPath: string, afterPath: string | null, limit: number) {
+    const [lo, hi] = subtreeRange(folderPath);
+    const rows = await this.db
+      .selectFrom('folders')
+      .selectAll()
+      .where('path', afterPath === null ? '>=' : '>', afterPath ?? lo)
+      .where('path', '<', hi)
+      .orderBy('path')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, path: r.path, name: r.name, parentPath: r.parent_path, createdAt: r.created_at, updatedAt: r.updated_at }));
+  }
+
+  async countUnder(folderPath: string, cap: number) {
+    const [lo, hi] = subtreeRange(folderPath);
+    const db = this.db;
+    const count = async (inner: AliasedSelectQueryBuilder<{ id: string }, 't'>) => {
+      const r = await db.selectFrom(inner).select((eb) => eb.fn.countAll().as('n')).executeTakeFirst();
+      return Number(r?.n ?? 0);
+    };
+    const files = await count(db.selectFrom('files').select('id').where('file_path', '>=', lo).where('file_path', '<', hi).limit(cap).as('t'));
+    const versions = await count(
+      db
+        .selectFrom('file_versions')
+        .innerJoin('files', 'files.id', 'file_versions.file_id')
+        .select('file_versions.id')
+        .where('files.file_path', '>=', lo)
+        .where('files.file_path', '<', hi)
+        .limit(cap)
+        .as('t'),
+    );
+    const folders = await count(db.selectFrom('folders').select('id').where('path', '>=', lo).where('path', '<', hi).limit(cap).as('t'));
+    return Math.min(cap, files + versions + folders);
+  }
+
+  async updateFolder(path: string, patch: Partial<Omit<FolderRecord, 'id'>>) {
+    const values: Partial<FoldersTable> = {};
+    if (patch.path !== undefined) values.path = patch.path;
+    if (patch.name !== undefined) values.name = patch.name;
+    if (patch.parentPath !== undefined) values.parent_path = patch.parentPath;
+    if (patch.createdAt !== undefined) values.created_at = patch.createdAt;
+    if (patch.updatedAt !== undefined) values.updated_at = patch.updatedAt;
+    if (Object.keys(values).length === 0) return;
+    await this.db.updateTable('folders').set(values).where('path', '=', path).execute();
+  }
+
+  async deleteFolders(paths: readonly string[]) {
+    for (let i = 0; i < paths.length; i += 500) {
+      await this.db.deleteFrom('folders').where('path', 'in', paths.slice(i, i + 500)).execute();
+    }
+  }
+
   async consumeUploadToken(token: string, expiresAt: string, now: string) {
     const res = await this.db
       .insertInto('upload_tokens')
@@ -358,6 +452,14 @@ export class KyselyMetadataStore implements MetadataStore {
 
   transaction<T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T> {
     return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect)));
+  }
+
+  /**
+   * A transaction that also hands out the raw Kysely transaction, for the other repositories of
+   * this adapter that must commit their own rows with the library's (a job's progress).
+   */
+  transactionWith<T>(fn: (tx: MetadataRepo, trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect), trx));
   }
 
   async pruneUploadTokens(now: string) {

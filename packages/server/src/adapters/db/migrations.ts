@@ -189,12 +189,152 @@ function m0002_library(dialect: Dialect): Migration {
   };
 }
 
+/**
+ * Accounts: origins, URL endpoints (with the default endpoint every account has) and the
+ * per-day usage counters. An endpoint's origins are rows, so "is this origin in use" is an index
+ * lookup and the foreign keys refuse a dangling or deleted origin even under concurrent writes.
+ */
+const m0003_accounts: Migration = {
+  async up(db: Db) {
+    await db.schema
+      .createTable('origins')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('config', 'text', (c) => c.notNull()) // JSON: the type's fields, secrets included
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+
+    await db.schema
+      .createTable('url_endpoints')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('url_prefix', 'text', (c) => c.notNull())
+      .addColumn('url_rewriter', 'text') // JSON or null
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('url_endpoints_prefix_uq').unique().on('url_endpoints').column('url_prefix').execute();
+
+    await db.schema
+      .createTable('url_endpoint_origins')
+      .addColumn('endpoint_id', 'text', (c) => c.notNull().references('url_endpoints.id').onDelete('cascade'))
+      .addColumn('position', 'integer', (c) => c.notNull())
+      .addColumn('origin_id', 'text', (c) => c.notNull().references('origins.id'))
+      .addPrimaryKeyConstraint('url_endpoint_origins_pk', ['endpoint_id', 'position'])
+      .execute();
+    await db.schema.createIndex('ueo_origin_idx').on('url_endpoint_origins').column('origin_id').execute();
+
+    const now = new Date().toISOString();
+    await db
+      .insertInto('url_endpoints')
+      .values({ id: 'default', description: 'Default URL-endpoint', url_prefix: '', url_rewriter: null, created_at: now, updated_at: now })
+      .execute();
+
+    await db.schema
+      .createTable('usage_daily')
+      .addColumn('day', 'text', (c) => c.primaryKey()) // YYYY-MM-DD, UTC
+      .addColumn('bandwidth_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('requests', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('extension_units', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('video_units', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('library_bytes', 'bigint') // last sample of the day, null when none
+      .addColumn('original_cache_bytes', 'bigint')
+      .execute();
+  },
+  async down(db: Db) {
+    for (const t of ['usage_daily', 'url_endpoint_origins', 'url_endpoints', 'origins']) {
+      await db.schema.dropTable(t).execute();
+    }
+  },
+};
+
+/**
+ * Search at scale. SQLite: files_fts_map gives each file's FTS rowid, so rewriting a file's
+ * full-text row is a key lookup instead of a scan of the FTS table (FTS5 cannot index file_id).
+ */
+function m0004_search(dialect: Dialect): Migration {
+  return {
+    async up(db: Db) {
+      if (dialect === 'sqlite') {
+        await db.schema
+          .createTable('files_fts_map')
+          .addColumn('file_id', 'text', (c) => c.primaryKey())
+          .addColumn('fts_rowid', 'integer', (c) => c.notNull())
+          .execute();
+        await sql`insert into files_fts_map (file_id, fts_rowid) select file_id, max(rowid) from files_fts group by file_id`.execute(db);
+      }
+    },
+    async down(db: Db) {
+      if (dialect === 'sqlite') await db.schema.dropTable('files_fts_map').execute();
+    },
+  };
+}
+
+/**
+ * The Metadata object (pixels, quality, pHash, EXIF groups, video facts) computed once at upload,
+ * as JSON on files and versions. Rows from before it stay null and are shown from their columns.
+ */
+const m0005_metadata: Migration = {
+  async up(db: Db) {
+    await db.schema.alterTable('files').addColumn('metadata', 'text').execute();
+    await db.schema.alterTable('file_versions').addColumn('metadata', 'text').execute();
+  },
+  async down(db: Db) {
+    await db.schema.alterTable('file_versions').dropColumn('metadata').execute();
+    await db.schema.alterTable('files').dropColumn('metadata').execute();
+  },
+};
+
+/**
+ * Saved extensions (reusable extension configs, referenced by id) and the webhook delivery log:
+ * one row per attempt, so an operator can see what was sent where, and what the receiver answered.
+ */
+const m0006_extensions_webhooks: Migration = {
+  async up(db: Db) {
+    await db.schema
+      .createTable('saved_extensions')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('config', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('saved_extensions_created_idx').on('saved_extensions').columns(['created_at', 'id']).execute();
+
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('attempt', 'integer', (c) => c.notNull())
+      .addColumn('status_code', 'integer')
+      .addColumn('error', 'text')
+      .addColumn('duration_ms', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webhook_deliveries_event_idx').on('webhook_deliveries').columns(['event_id', 'url']).execute();
+    await db.schema.createIndex('webhook_deliveries_created_idx').on('webhook_deliveries').column('created_at').execute();
+  },
+  async down(db: Db) {
+    await db.schema.dropTable('webhook_deliveries').execute();
+    await db.schema.dropTable('saved_extensions').execute();
+  },
+};
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export function migrationsFor(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_initial': m0001_initial,
     '0002_library': m0002_library(dialect),
+    '0003_accounts': m0003_accounts,
+    '0004_search': m0004_search(dialect),
+    '0005_metadata': m0005_metadata,
+    '0006_extensions_webhooks': m0006_extensions_webhooks,
   };
 }
 

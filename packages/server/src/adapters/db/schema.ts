@@ -24,6 +24,8 @@ export interface AssetColumns {
   custom_coordinates: string | null;
   custom_metadata: string;
   embedded_metadata: string | null;
+  /** JSON: the Metadata object computed at upload (migration 0004). */
+  metadata: string | null;
   description: string | null;
   is_private: number;
   is_published: number;
@@ -94,6 +96,12 @@ export interface FilesFtsTable {
   custom: string;
 }
 
+/** SQLite only: the files_fts rowid of each file's full-text row (FTS5 cannot index file_id). */
+export interface FilesFtsMapTable {
+  file_id: string;
+  fts_rowid: number;
+}
+
 export interface CustomMetadataFieldsTable {
   id: string;
   name: string;
@@ -127,10 +135,71 @@ export interface PurgeRequestsTable {
   updated_at: string;
 }
 
+export interface OriginsTable {
+  id: string;
+  name: string;
+  type: string;
+  /** JSON: the origin type's fields, secrets included. */
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UrlEndpointsTable {
+  id: string;
+  description: string;
+  url_prefix: string;
+  url_rewriter: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UrlEndpointOriginsTable {
+  endpoint_id: string;
+  position: number;
+  origin_id: string;
+}
+
+export interface UsageDailyTable {
+  day: string;
+  bandwidth_bytes: number;
+  requests: number;
+  extension_units: number;
+  video_units: number;
+  library_bytes: number | null;
+  original_cache_bytes: number | null;
+}
+
+export interface SavedExtensionsTable {
+  id: string;
+  name: string;
+  description: string;
+  /** JSON: the ExtensionConfig */
+  config: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One row per webhook delivery attempt. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  attempt: number;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  created_at: string;
+}
+
 export interface Database {
+  saved_extensions: SavedExtensionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   file_tags: FileTagsTable;
   file_field_values: FileFieldValuesTable;
   files_fts: FilesFtsTable;
+  files_fts_map: FilesFtsMapTable;
   custom_metadata_fields: CustomMetadataFieldsTable;
   jobs: JobsTable;
   purge_requests: PurgeRequestsTable;
@@ -140,4 +209,8 @@ export interface Database {
   folders: FoldersTable;
   upload_tokens: UploadTokensTable;
   version_counters: VersionCountersTable;
+  origins: OriginsTable;
+  url_endpoints: UrlEndpointsTable;
+  url_endpoint_origins: UrlEndpointOriginsTable;
+  usage_daily: UsageDailyTable;
 }

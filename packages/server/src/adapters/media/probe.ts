@@ -1,7 +1,8 @@
 import { fileTypeFromFile } from 'file-type';
 import mime from 'mime-types';
 import sharp from 'sharp';
-import type { MediaProbe, ProbeResult } from '../../ports/media-probe.js';
+import type { MediaAnalysis, MediaProbe, ProbeResult } from '../../ports/media-probe.js';
+import { MediaAnalyzer } from './metadata.js';
 
 /** sharp's format names → the extension-style names ImageKit reports. */
 const SHARP_FORMATS: Record<string, { format: string; mime: string }> = {
@@ -27,6 +28,14 @@ function extOf(name: string): string {
 export class SharpMediaProbe implements MediaProbe {
   /** Refuse to even read metadata of absurd images; delivery applies its own tighter limits. */
   constructor(private readonly limitInputPixels = 268_402_689) {}
+
+  private analyzer: MediaAnalyzer | undefined;
+
+  /** The full analysis (metadata.ts): pixels, EXIF/IPTC/XMP, and ffprobe for video and audio. */
+  analyze(localPath: string, probe: ProbeResult, size: number): Promise<MediaAnalysis> {
+    this.analyzer ??= new MediaAnalyzer({ limitInputPixels: this.limitInputPixels });
+    return this.analyzer.analyze(localPath, probe, size);
+  }
 
   async probe(localPath: string, fileNameHint: string): Promise<ProbeResult> {
     const detected = await fileTypeFromFile(localPath).catch(() => undefined);
@@ -55,7 +64,9 @@ export class SharpMediaProbe implements MediaProbe {
       }
     }
     const ext = detected?.ext ?? extOf(fileNameHint);
-    const type = detected?.mime ?? (ext ? mime.lookup(ext) || 'application/octet-stream' : 'application/octet-stream');
+    let type = detected?.mime ?? (ext ? mime.lookup(ext) || 'application/octet-stream' : 'application/octet-stream');
+    // The name alone must not make unreadable bytes an image (e.g. text saved as x.png).
+    if (!detected && type.startsWith('image/')) type = 'application/octet-stream';
     return {
       fileType: 'non-image',
       mime: type,

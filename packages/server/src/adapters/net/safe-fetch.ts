@@ -34,6 +34,8 @@ export interface SafeFetchOptions {
   signal?: AbortSignal;
   /** DNS injection for tests; default dns.promises.lookup(all: true). */
   lookup?: (hostname: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+  /** Extra request headers (origin fetches: a forwarded Host, an identifying header). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface SafeFetchResult {
@@ -44,6 +46,8 @@ export interface SafeFetchResult {
   finalUrl: string;
   /** Content-Disposition filename, else the last path segment of finalUrl. */
   fileNameHint: string | null;
+  /** The answering hop's response headers. */
+  headers: http.IncomingHttpHeaders;
 }
 
 /**
@@ -335,6 +339,7 @@ function requestHop(
         host: url.host,
         'user-agent': USER_AGENT,
         accept: '*/*',
+        ...opts.headers,
         // Ask for raw bytes; compressed answers are still decoded below.
         'accept-encoding': 'identity',
         connection: 'close',
@@ -625,6 +630,7 @@ async function saveBody(
     contentType: res.headers['content-type'] ?? null,
     finalUrl: url.href,
     fileNameHint: cleanFileName(contentDispositionName(res.headers['content-disposition']) ?? lastPathSegment(url)),
+    headers: res.headers,
   };
 }
 
@@ -684,7 +690,7 @@ async function run(
     }
     if (status < 200 || status > 299) {
       res.destroy();
-      throw badRequest(`The URL answered with status ${status}; expected a 2xx response.`);
+      throw badRequest(`The URL answered with status ${status}; expected a 2xx response.`, { cause: { upstreamStatus: status } });
     }
     return saveBody(res, url, destPath, opts);
   }

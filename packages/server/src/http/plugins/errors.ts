@@ -40,6 +40,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (isMultipartSyntaxError(err)) {
       return reply.status(400).send({ message: `Your request is not valid multipart/form-data: ${err.message}.`, help: DEFAULT_HELP });
     }
+    // A client that hangs up mid-body surfaces as "aborted" (ECONNRESET): its doing, not a server fault.
+    const ne = err as NodeJS.ErrnoException;
+    if ((ne.code === 'ECONNRESET' && ne.message === 'aborted') || req.raw.socket?.destroyed) {
+      req.log.info({ err: ne.message }, 'client closed the connection before the request was read');
+      return reply.status(400).send({ message: 'Your request was closed before it was fully received.', help: DEFAULT_HELP });
+    }
     req.log.error({ err }, 'unhandled error');
     return reply
       .status(500)

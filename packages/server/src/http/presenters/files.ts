@@ -77,6 +77,30 @@ export function versionDetails(ctx: UrlContext, f: FileRecord, v: VersionRecord)
   return details(ctx, f.id, v, v.id, v.id === f.currentVersionId);
 }
 
+/**
+ * The spec's Metadata object: as computed from the bytes at upload and stored. Rows written before
+ * that existed get what their columns (and, at upload time, the probe) know; the bytes are never
+ * read again here.
+ */
+export function metadataOf(a: AssetState, probe?: ProbeResult): Record<string, unknown> {
+  if (a.metadata) return a.metadata;
+  const m: Record<string, unknown> = {};
+  if (a.height !== null) m.height = a.height;
+  if (a.width !== null) m.width = a.width;
+  if (a.bitRate !== null) m.bitRate = a.bitRate;
+  if (a.duration !== null) m.duration = a.duration;
+  if (a.audioCodec !== null) m.audioCodec = a.audioCodec;
+  if (a.videoCodec !== null) m.videoCodec = a.videoCodec;
+  m.size = a.size;
+  m.format = a.format;
+  if (a.fileType === 'image') {
+    if (probe) m.hasColorProfile = probe.hasColorProfile;
+    if (probe?.density != null) m.density = Math.round(probe.density);
+    m.hasTransparency = a.hasAlpha;
+  }
+  return m;
+}
+
 /** The Upload response: always-present fields plus those asked for through responseFields. */
 export function uploadResponse(
   ctx: UrlContext,
@@ -106,18 +130,8 @@ export function uploadResponse(
   if (responseFields.has('isPublished')) out.isPublished = f.isPublished;
   if (responseFields.has('customMetadata')) out.customMetadata = f.customMetadata;
   if (responseFields.has('embeddedMetadata') && f.embeddedMetadata !== null) out.embeddedMetadata = f.embeddedMetadata;
-  if (responseFields.has('metadata')) {
-    const m: Record<string, unknown> = {
-      size: f.size,
-      format: f.format,
-      hasColorProfile: probe.hasColorProfile,
-      hasTransparency: probe.hasAlpha,
-    };
-    if (probe.width !== null) m.width = probe.width;
-    if (probe.height !== null) m.height = probe.height;
-    if (probe.density !== null) m.density = probe.density;
-    out.metadata = m;
-  }
+  // The same object GET /v1/files/{fileId}/metadata returns, stored at upload.
+  if (responseFields.has('metadata')) out.metadata = metadataOf(f, probe);
   if (extensionStatus) out.extensionStatus = extensionStatus;
   return out;
 }

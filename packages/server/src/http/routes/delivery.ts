@@ -22,36 +22,69 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
-/** The default URL endpoint: <public URL>/<imagekit id>/<file path>. */
+/** Client hints for w-auto / dpr-auto: `Sec-CH-Width` / `Sec-CH-DPR`, or their older names. */
+function clientHints(req: FastifyRequest): { width?: number; dpr?: number } | undefined {
+  const w = Number(req.headers['sec-ch-width'] ?? req.headers.width);
+  const d = Number(req.headers['sec-ch-dpr'] ?? req.headers.dpr);
+  if (!(w > 0) && !(d > 0)) return undefined;
+  const out: { width?: number; dpr?: number } = {};
+  if (w > 0) out.width = Math.round(w);
+  if (d > 0) out.dpr = d;
+  return out;
+}
+
+/**
+ * Every URL endpoint: <public URL>/<imagekit id>/[<urlPrefix>/][tr:…/]<path>[?tr=…]. The service
+ * answers with headers and a body to open; this route does HTTP: 304, ranges, HEAD, usage.
+ */
 export function deliveryRoutes(deps: RouteDeps) {
   return async (app: FastifyInstance) => {
-    const handler = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply) => {
-      const query = req.query as Record<string, string | undefined>;
-      const { asset, etag } = await deps.delivery.resolve(`/${req.params['*']}`, query);
-      reply.header('content-type', asset.mime);
-      reply.header('etag', etag);
+    const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+      // Every delivery request counts, refused ones included; body bytes count when they are sent.
+      deps.usage.recordRequest();
+      const raw = req.raw.url ?? req.url;
+      const q = raw.indexOf('?');
+      const accept = req.headers.accept;
+      const hints = clientHints(req);
+      const res = await deps.delivery.deliver({
+        rawPath: q === -1 ? raw : raw.slice(0, q),
+        rawQuery: q === -1 ? '' : raw.slice(q + 1),
+        accept,
+        host: req.headers.host,
+        ...(hints ? { clientHints: hints } : {}),
+      });
+      reply.header('content-type', res.mime);
+      reply.header('etag', res.etag);
       reply.header('accept-ranges', 'bytes');
-      reply.header('last-modified', new Date(asset.updatedAt).toUTCString());
-      reply.header('cache-control', asset.isPrivate ? 'private, max-age=0' : 'public, max-age=31536000');
+      reply.header('cache-control', res.cacheControl);
+      if (res.lastModified) reply.header('last-modified', new Date(res.lastModified).toUTCString());
+      if (res.vary) reply.header('vary', res.vary);
+      if (res.cache) reply.header('x-tessera-cache', res.cache);
+      if (res.headers) for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
       const inm = req.headers['if-none-match'];
-      if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) return reply.status(304).send();
-      const range = parseRange(req.headers.range, asset.size);
+      if (inm && inm.split(',').some((t) => t.trim() === res.etag || t.trim() === '*')) return reply.status(304).send();
+      const range = parseRange(req.headers.range, res.size);
       if (range === 'unsatisfiable') {
-        reply.header('content-range', `bytes */${asset.size}`);
-        // content-type was set to the asset's; the error body is JSON.
+        reply.header('content-range', `bytes */${res.size}`);
+        // content-type was set to the file's; the error body is JSON.
         reply.type('application/json; charset=utf-8');
         return reply.status(416).send({ message: 'The requested range is outside the file.', help: DEFAULT_HELP });
       }
       if (range) {
+        const length = range.end - range.start + 1;
         reply.status(206);
-        reply.header('content-range', `bytes ${range.start}-${range.end}/${asset.size}`);
-        reply.header('content-length', String(range.end - range.start + 1));
+        reply.header('content-range', `bytes ${range.start}-${range.end}/${res.size}`);
+        reply.header('content-length', String(length));
         if (req.method === 'HEAD') return reply.send();
-        return reply.send(await deps.delivery.open(asset, range));
+        const body = await res.open(range);
+        deps.usage.recordDelivery(length);
+        return reply.send(body);
       }
-      reply.header('content-length', String(asset.size));
+      reply.header('content-length', String(res.size));
       if (req.method === 'HEAD') return reply.send();
-      return reply.send(await deps.delivery.open(asset));
+      const body = res.data ?? (await res.open());
+      deps.usage.recordDelivery(res.size);
+      return reply.send(body);
     };
     const prefix = `/${deps.config.imagekitId}/*`;
     // HEAD is declared rather than derived from GET: Fastify's derived HEAD route overwrites

@@ -17,18 +17,20 @@ export function filesRoutes(deps: RouteDeps) {
     });
 
     app.patch<{ Params: FileParams }>('/v1/files/:fileId/details', async (req) => {
-      const { file, extensions } = await deps.files.update(req.params.fileId, req.body);
+      const body = req.body as { extensions?: unknown; webhookUrl?: unknown } | null;
+      // Checked (saved extensions resolved) before the update is written; queued after it.
+      const extensions = await deps.extensions.prepare(body?.extensions);
+      const { file } = await deps.files.update(req.params.fileId, req.body);
       const out = fileDetails(deps.urls, file);
-      // Extensions are validated here and run by the extensions worker once it exists; until then
-      // they are reported as failed rather than pretending to be pending.
-      if (extensions && extensions.length > 0) {
-        out.extensionStatus = Object.fromEntries(extensions.map((e) => [e.name, 'failed']));
-      }
-      return out;
+      await deps.webhooks.emit('file.updated', out);
+      const webhookUrl = typeof body?.webhookUrl === 'string' ? body.webhookUrl : null;
+      const extensionStatus = await deps.extensions.schedule(file, extensions, webhookUrl);
+      return extensionStatus ? { ...out, extensionStatus } : out;
     });
 
     app.delete<{ Params: FileParams }>('/v1/files/:fileId', async (req, reply) => {
       await deps.files.delete(req.params.fileId);
+      await deps.webhooks.emit('file.deleted', { fileId: req.params.fileId });
       return reply.status(204).send();
     });
 
@@ -43,9 +45,9 @@ export function filesRoutes(deps: RouteDeps) {
     });
 
     app.put('/v1/files/rename', async (req) => {
-      const { purgeRequested, file } = await deps.files.rename(req.body);
+      const { purgeRequested, previousFilePath } = await deps.files.rename(req.body);
       if (!purgeRequested) return {};
-      const purgeRequestId = await deps.delivery.purgeOldPath(file);
+      const purgeRequestId = await deps.delivery.purgeOldPath(previousFilePath);
       return { purgeRequestId };
     });
 
@@ -61,11 +63,14 @@ export function filesRoutes(deps: RouteDeps) {
 
     app.delete<{ Params: VersionParams }>('/v1/files/:fileId/versions/:versionId', async (req, reply) => {
       await deps.files.deleteVersion(req.params.fileId, req.params.versionId);
+      await deps.webhooks.emit('file-version.deleted', { fileId: req.params.fileId, versionId: req.params.versionId });
       return reply.status(204).send();
     });
 
     app.put<{ Params: VersionParams }>('/v1/files/:fileId/versions/:versionId/restore', async (req) => {
-      return fileDetails(deps.urls, await deps.files.restoreVersion(req.params.fileId, req.params.versionId));
+      const out = fileDetails(deps.urls, await deps.files.restoreVersion(req.params.fileId, req.params.versionId));
+      await deps.webhooks.emit('file.updated', out);
+      return out;
     });
 
     app.get<{ Params: { requestId: string } }>('/v1/files/purge/:requestId', async (req) => {

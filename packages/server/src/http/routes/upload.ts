@@ -5,7 +5,7 @@ import type { UploadSource } from '../../services/upload-service.js';
 import type { SpooledFile } from '../../util/spool.js';
 import { checkPrivateKey } from '../plugins/auth.js';
 import { enforceRateLimit, type RouteDeps } from '../context.js';
-import { uploadResponse } from '../presenters/files.js';
+import { fileDetails, uploadResponse } from '../presenters/files.js';
 
 /** Largest text field accepted (a base64 `file` lives here, so it follows the upload limit). */
 function fieldLimit(maxUploadBytes: number): number {
@@ -64,14 +64,16 @@ export function uploadRoutes(deps: RouteDeps) {
 
       await deps.uploadAuth.authorize(version, fields, hasPrivateKey);
       const params = deps.upload.parse(fields);
+      // Saved-extension references resolve here, so an unknown one is refused before anything is stored.
+      const extensions = await deps.extensions.prepare(params.extensions);
       const source: UploadSource = spooled
         ? { kind: 'spooled', file: spooled, clientFileName }
         : { kind: 'text', value: textFile![0]! };
       spooled = null; // the upload service owns it from here and removes it when done
       const result = await deps.upload.upload(params, source);
-      const extensionStatus = params.extensions?.length
-        ? Object.fromEntries(params.extensions.map((e) => [e.name, 'failed']))
-        : undefined;
+      const extensionStatus = await deps.extensions.schedule(result.file, extensions, params.webhookUrl);
+      // Version numbers never repeat, so 1 means a new file and anything else a new version of one.
+      await deps.webhooks.emit(result.file.versionNumber === 1 ? 'file.created' : 'file-version.created', fileDetails(deps.urls, result.file));
       return uploadResponse(deps.urls, result.file, result.probe, params.responseFields, extensionStatus);
     } finally {
       if (spooled) await deps.spool.remove((spooled as SpooledFile).path);

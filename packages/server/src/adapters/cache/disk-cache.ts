@@ -1,0 +1,346 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PurgeTarget } from '../../ports/cache-bus.js';
+import type {
+  CacheEntry,
+  CacheEntryInfo,
+  CacheStats,
+  CacheWriteToken,
+  DeliveryCache,
+} from '../../ports/delivery-cache.js';
+
+/**
+ * The delivery cache on local disk with an in-memory index.
+ *
+ * Layout: `<root>/v/<k0k1>/<key>` holds the bytes of one entry (keys are base64url, the first two
+ * characters fan the files out over at most 4096 directories); `<root>/tmp/` holds downloads and
+ * writes in progress, renamed into place when complete, so a file under `v/` is always whole.
+ *
+ * Index: one Map in least-recently-used order (a hit moves the entry to the end), plus a map from
+ * source path to its keys for purges. The index lives in memory only: the directory is emptied
+ * when the process starts, so nothing on disk can outlive a purge the index no longer knows of.
+ *
+ * Eviction: when the stored bytes pass maxBytes the oldest entries go. Their files are unlinked
+ * after a grace period, because a response may still be streaming one or a render reading it.
+ *
+ * Memory tier: entries up to memoryItemMax bytes are also kept in memory, in their own LRU
+ * bounded by memoryMaxBytes, so a hot variant is answered without touching the disk.
+ */
+
+export interface DiskCacheOptions {
+  root: string;
+  /** Total bytes on disk; 0 disables storing (every put returns a transient entry). */
+  maxBytes: number;
+  /** Bytes kept in memory for hot small entries; 0 disables the memory tier. */
+  memoryMaxBytes: number;
+  /** Largest entry kept in memory (default min(1 MiB, memoryMaxBytes / 16)). */
+  memoryItemMax?: number;
+  /** How long an evicted file stays on disk for readers that already hold its entry (default 120 s). */
+  unlinkGraceMs?: number;
+  clock?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+class Entry implements CacheEntry {
+  constructor(
+    readonly key: string,
+    readonly info: CacheEntryInfo,
+    readonly size: number,
+    readonly etag: string,
+    readonly storedAt: number,
+    readonly path: string,
+  ) {}
+  get kind() {
+    return this.info.kind;
+  }
+  get sourcePath() {
+    return this.info.sourcePath;
+  }
+  get transformation() {
+    return this.info.transformation;
+  }
+  get mime() {
+    return this.info.mime;
+  }
+  get private() {
+    return this.info.private;
+  }
+  get negotiated() {
+    return this.info.negotiated;
+  }
+  get headers() {
+    return this.info.headers;
+  }
+}
+
+interface SourceGroup {
+  /** The one copy of the path string every entry of the group shares. */
+  path: string;
+  keys: Set<string>;
+}
+
+interface Doomed {
+  path: string;
+  at: number;
+}
+
+export class DiskDeliveryCache implements DeliveryCache {
+  readonly capabilities: { readonly memoryTier: boolean };
+  private readonly index = new Map<string, Entry>();
+  private readonly bySource = new Map<string, SourceGroup>();
+  private readonly memory = new Map<string, Buffer>();
+  private readonly dirsMade = new Set<string>();
+  private doomed: Doomed[] = [];
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly clock: () => number;
+  private readonly memoryItemMax: number;
+  private readonly graceMs: number;
+  private bytes = 0;
+  private originalBytes = 0;
+  private memoryBytes = 0;
+  private purges = 0;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+
+  private constructor(private readonly opts: DiskCacheOptions) {
+    this.clock = opts.clock ?? Date.now;
+    this.memoryItemMax = opts.memoryItemMax ?? Math.min(1024 * 1024, Math.floor(opts.memoryMaxBytes / 16));
+    this.capabilities = { memoryTier: opts.memoryMaxBytes > 0 && this.memoryItemMax > 0 };
+    this.graceMs = opts.unlinkGraceMs ?? 120_000;
+    this.sweeper = setInterval(() => void this.sweep(false), Math.min(10_000, Math.max(1000, this.graceMs / 4)));
+    this.sweeper.unref();
+  }
+
+  /** Empties the cache directory left by a previous run (in the background) and opens a fresh one. */
+  static async open(opts: DiskCacheOptions): Promise<DiskDeliveryCache> {
+    const stale = `${opts.root}.stale-${Date.now()}-${randomBytes(3).toString('hex')}`;
+    await rename(opts.root, stale).then(
+      () => void rm(stale, { recursive: true, force: true }).catch((e: unknown) => opts.onError?.(e)),
+      (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      },
+    );
+    await mkdir(join(opts.root, 'v'), { recursive: true });
+    await mkdir(join(opts.root, 'tmp'), { recursive: true });
+    return new DiskDeliveryCache(opts);
+  }
+
+  get(key: string): CacheEntry | undefined {
+    const e = this.index.get(key);
+    if (e === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    // Map keeps insertion order: re-inserting makes this the most recently used entry.
+    this.index.delete(key);
+    this.index.set(key, e);
+    return e;
+  }
+
+  peekMemory(entry: CacheEntry): Buffer | undefined {
+    const data = this.memory.get(entry.key);
+    if (data !== undefined) {
+      this.memory.delete(entry.key);
+      this.memory.set(entry.key, data);
+    }
+    return data;
+  }
+
+  async read(entry: CacheEntry): Promise<Buffer | undefined> {
+    const hot = this.peekMemory(entry);
+    if (hot !== undefined) return hot;
+    let data: Buffer;
+    try {
+      data = await readFile(entry.path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    if (this.index.get(entry.key) === entry) this.remember(entry.key, data);
+    return data;
+  }
+
+  writeToken(): CacheWriteToken {
+    return this.purges;
+  }
+
+  tempPath(): string {
+    return join(this.opts.root, 'tmp', `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}`);
+  }
+
+  async put(key: string, info: CacheEntryInfo, data: Buffer, token: CacheWriteToken): Promise<CacheEntry> {
+    const etag = `"${etagOf(data)}"`;
+    if (!this.storable(data.length, token)) return new Entry(key, info, data.length, etag, this.clock(), '');
+    const tmp = this.tempPath();
+    await writeFile(tmp, data);
+    const entry = await this.settle(key, info, tmp, data.length, etag, token);
+    if (entry.path !== tmp) this.remember(key, data);
+    return entry;
+  }
+
+  async putFile(key: string, info: CacheEntryInfo, file: string, etag: string, token: CacheWriteToken): Promise<CacheEntry> {
+    const size = (await stat(file)).size;
+    if (!this.storable(size, token)) {
+      // Served once from where it is, then removed.
+      this.doom(file);
+      return new Entry(key, info, size, etag, this.clock(), file);
+    }
+    return this.settle(key, info, file, size, etag, token);
+  }
+
+  evict(target: PurgeTarget): number {
+    this.purges++;
+    let n = 0;
+    const groups: SourceGroup[] = [];
+    if (target.mode === 'exact') {
+      const g = this.bySource.get(target.path);
+      if (g) groups.push(g);
+    } else {
+      for (const [path, g] of this.bySource) if (path.startsWith(target.path)) groups.push(g);
+    }
+    for (const g of groups) {
+      for (const key of [...g.keys]) {
+        const e = this.index.get(key);
+        if (!e) continue;
+        if (target.transformation !== undefined && e.info.transformation !== target.transformation) continue;
+        this.remove(e, false);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  stats(): CacheStats {
+    return {
+      entries: this.index.size,
+      bytes: this.bytes,
+      originalBytes: this.originalBytes,
+      maxBytes: this.opts.maxBytes,
+      memoryBytes: this.memoryBytes,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+    };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.sweep(true);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private storable(size: number, token: CacheWriteToken): boolean {
+    // A purge since the work began: the bytes may be what the purge meant to drop.
+    return token === this.purges && size <= this.opts.maxBytes;
+  }
+
+  /** Moves a finished temp file into place and indexes it (unless a purge intervened meanwhile). */
+  private async settle(key: string, info: CacheEntryInfo, tmp: string, size: number, etag: string, token: CacheWriteToken): Promise<Entry> {
+    const path = this.pathOf(key);
+    const dir = path.slice(0, path.lastIndexOf('/'));
+    if (!this.dirsMade.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.dirsMade.add(dir);
+    }
+    if (token !== this.purges) {
+      this.doom(tmp);
+      return new Entry(key, info, size, etag, this.clock(), tmp);
+    }
+    const old = this.index.get(key);
+    if (old) this.remove(old, true);
+    await rename(tmp, path);
+    if (token !== this.purges) {
+      this.doom(path);
+      return new Entry(key, info, size, etag, this.clock(), path);
+    }
+    let group = this.bySource.get(info.sourcePath);
+    if (!group) {
+      group = { path: info.sourcePath, keys: new Set() };
+      this.bySource.set(info.sourcePath, group);
+    }
+    const entry = new Entry(key, { ...info, sourcePath: group.path }, size, etag, this.clock(), path);
+    group.keys.add(key);
+    this.index.set(key, entry);
+    this.bytes += size;
+    if (info.kind === 'original') this.originalBytes += size;
+    this.shrink(entry);
+    return entry;
+  }
+
+  /** Evicts least-recently-used entries until the total fits, never the one just stored. */
+  private shrink(keep: Entry): void {
+    while (this.bytes > this.opts.maxBytes && this.index.size > 1) {
+      const oldest = this.index.values().next().value as Entry;
+      if (oldest === keep) break;
+      this.remove(oldest, false);
+      this.evictions++;
+    }
+  }
+
+  private remove(e: Entry, replacing: boolean): void {
+    this.index.delete(e.key);
+    this.bytes -= e.size;
+    if (e.info.kind === 'original') this.originalBytes -= e.size;
+    const g = this.bySource.get(e.info.sourcePath);
+    if (g) {
+      g.keys.delete(e.key);
+      if (g.keys.size === 0) this.bySource.delete(e.info.sourcePath);
+    }
+    const m = this.memory.get(e.key);
+    if (m !== undefined) {
+      this.memory.delete(e.key);
+      this.memoryBytes -= m.length;
+    }
+    // A replacement is renamed over the same path right after; nothing to unlink.
+    if (!replacing) this.doom(e.path);
+  }
+
+  private remember(key: string, data: Buffer): void {
+    if (!this.capabilities.memoryTier || data.length > this.memoryItemMax) return;
+    const old = this.memory.get(key);
+    if (old !== undefined) {
+      this.memory.delete(key);
+      this.memoryBytes -= old.length;
+    }
+    this.memory.set(key, data);
+    this.memoryBytes += data.length;
+    while (this.memoryBytes > this.opts.memoryMaxBytes) {
+      const [k, v] = this.memory.entries().next().value as [string, Buffer];
+      this.memory.delete(k);
+      this.memoryBytes -= v.length;
+    }
+  }
+
+  private pathOf(key: string): string {
+    return join(this.opts.root, 'v', key.slice(0, 2), key);
+  }
+
+  private doom(path: string): void {
+    if (path === '') return;
+    this.doomed.push({ path, at: this.clock() + this.graceMs });
+  }
+
+  private async sweep(all: boolean): Promise<void> {
+    if (this.doomed.length === 0) return;
+    const now = this.clock();
+    const due = all ? this.doomed : this.doomed.filter((d) => d.at <= now);
+    if (due.length === 0) return;
+    this.doomed = all ? [] : this.doomed.filter((d) => d.at > now);
+    for (const d of due) {
+      // A path may have been reused by a newer entry under the same key: leave that one alone.
+      const key = d.path.slice(d.path.lastIndexOf('/') + 1);
+      const live = this.index.get(key);
+      if (live && live.path === d.path) continue;
+      await rm(d.path, { force: true }).catch((e: unknown) => this.opts.onError?.(e));
+    }
+  }
+}
+
+/** The strong validator of a body: 160 bits of SHA-1, base64url. */
+export function etagOf(data: Buffer): string {
+  return createHash('sha1').update(data).digest('base64url');
+}

@@ -1,0 +1,119 @@
+import { badRequest, notFound } from '../errors/index.js';
+import type { AssetState } from '../ports/metadata-store.js';
+import { assertId } from './file-service.js';
+import type { Library } from './library.js';
+
+/** The default URL endpoint this server delivers from: `<publicUrl>/<imagekitId>/<file path>`. */
+export interface DefaultEndpoint {
+  publicUrl: string;
+  imagekitId: string;
+}
+
+const NOT_FOUND = 'The requested file does not exist or is inaccessible at this time.';
+
+/**
+ * Finds the file (or file version) whose stored metadata the metadata endpoints return. The
+ * metadata itself was computed at upload; nothing here reads the bytes.
+ */
+export class MetadataService {
+  constructor(
+    private readonly lib: Library,
+    private readonly endpoint: DefaultEndpoint,
+    /** The Metadata object of what a transformed delivery URL serves (the delivery path renders it). */
+    private readonly transformed?: (url: URL) => Promise<Record<string, unknown>>,
+  ) {}
+
+  async ofFile(fileId: string): Promise<AssetState> {
+    assertId(fileId, 'fileId');
+    const f = await this.lib.store.repo.getFile(fileId);
+    if (!f) throw notFound(NOT_FOUND);
+    return f;
+  }
+
+  /**
+   * A URL of this server's default URL endpoint, optionally with `?ik-obj-version=<versionId>`.
+   * ImageKit answers a URL without transformations with the original's metadata, and one with
+   * transformations with the transformed image's; transformed URLs are refused until delivery
+   * transformations exist.
+   */
+  async ofUrl(raw: unknown): Promise<AssetState> {
+    if (typeof raw !== 'string' || raw.trim() === '') throw badRequest('Your request is missing the url parameter.');
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw badRequest('The url parameter should be a valid URL.');
+    }
+    const base = new URL(`${this.endpoint.publicUrl.replace(/\/+$/, '')}/${this.endpoint.imagekitId}/`);
+    if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+      throw badRequest('The url should be accessible using your ImageKit.io account.');
+    }
+    const rest = url.pathname.slice(base.pathname.length - 1); // keeps the leading '/'
+    if (rest.split('/').some((s) => s.startsWith('tr:') || s.startsWith('tr%3A') || s.startsWith('tr%3a')) || url.searchParams.has('tr')) {
+      if (!this.transformed) {
+        throw badRequest('Metadata of transformed URLs is not available on this server; pass the URL of the original file (without tr).');
+      }
+      // The transformed image's own facts, read from the rendered bytes; the rest is the file's.
+      const metadata = await this.transformed(url);
+      const file = await this.lib.store.repo.getFileByPath(safePath(rest));
+      const base: AssetState = file ?? transformedStub(metadata);
+      return { ...base, metadata };
+    }
+    let filePath: string;
+    try {
+      filePath = decodeURIComponent(rest);
+    } catch {
+      throw badRequest('The url path is not valid percent-encoding.');
+    }
+    if (filePath === '/' || filePath.endsWith('/')) throw notFound(NOT_FOUND);
+    const file = await this.lib.store.repo.getFileByPath(filePath);
+    if (!file) throw notFound(NOT_FOUND);
+    const versionId = url.searchParams.get('ik-obj-version');
+    if (versionId === null) return file;
+    const version = /^[0-9a-f]{24}$/.test(versionId) ? await this.lib.store.repo.getVersion(file.id, versionId) : undefined;
+    if (!version) throw notFound(NOT_FOUND);
+    return version;
+  }
+}
+
+function safePath(rest: string): string {
+  try {
+    return decodeURIComponent(rest.replace(/^\/tr(:|%3A|%3a)[^/]*/, ''));
+  } catch {
+    return rest;
+  }
+}
+
+/** An asset shell for a transformed origin file: only its metadata is shown. */
+function transformedStub(metadata: Record<string, unknown>): AssetState {
+  return {
+    name: '',
+    filePath: '',
+    folderPath: '/',
+    fileType: 'image',
+    mime: '',
+    format: String(metadata.format ?? ''),
+    size: Number(metadata.size ?? 0),
+    width: null,
+    height: null,
+    hasAlpha: false,
+    bitRate: null,
+    duration: null,
+    audioCodec: null,
+    videoCodec: null,
+    tags: null,
+    aiTags: null,
+    customCoordinates: null,
+    customMetadata: {},
+    embeddedMetadata: null,
+    metadata,
+    description: null,
+    isPrivate: false,
+    isPublished: true,
+    blobKey: '',
+    checksum: '',
+    versionNumber: 1,
+    createdAt: '',
+    updatedAt: '',
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * Contract suite for the JobQueue port, run against every adapter (today: the embedded DbJobQueue
+ * over SQLite; the shared queue of the scale-out issue joins the ADAPTERS table).
+ *
+ * What every adapter must do: run a job once it is enqueued; commit a step's rows and the job's
+ * progress together (or neither); retry a failed attempt with growing delays and give up after
+ * maxAttempts; fail a PermanentJobError at once; claim again a job whose worker died once its
+ * lease lapses — and never let the dead worker's late step commit; finish the current step on
+ * stop and resume after it at the next start; refuse a conflicting enqueue atomically.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { JobRepo } from '../../src/adapters/db/job-repo.js';
+import type { KyselyMetadataStore } from '../../src/adapters/db/kysely-store.js';
+import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
+import { DbJobQueue, type DbJobQueueOptions } from '../../src/adapters/queue/db-queue.js';
+import {
+  JobConflictError,
+  JobLeaseLostError,
+  PermanentJobError,
+  jobType,
+  type JobHandler,
+  type JobQueue,
+  type JobRecord,
+} from '../../src/ports/job-queue.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { newId } from '../../src/util/ids.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Harness {
+  store: MetadataStore;
+  /** A fresh queue (a "worker") over the same store. */
+  queue(opts?: Partial<DbJobQueueOptions>): JobQueue;
+  /** Makes the job look claimed by a worker that then died: running, leased for leaseMs more, never renewed. */
+  claimByDeadWorker(jobId: string, leaseMs: number): Promise<void>;
+  /** Makes another worker the holder of the job's lease (as after a takeover). */
+  stealLease(jobId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Adapter {
+  name: string;
+  open(): Promise<Harness>;
+}
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const ADAPTERS: Adapter[] = [
+  {
+    name: 'embedded DbJobQueue (SQLite)',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-queue-'));
+      dirs.push(dir);
+      const store: KyselyMetadataStore = await openSqliteStore(join(dir, 'tessera.db'));
+      const queues: JobQueue[] = [];
+      const jobs = new JobRepo(store.kysely);
+      return {
+        store,
+        queue(opts = {}) {
+          const q = new DbJobQueue(store, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
+          queues.push(q);
+          return q;
+        },
+        async claimByDeadWorker(jobId, leaseMs) {
+          await store.kysely
+            .updateTable('jobs')
+            .set((eb) => ({
+              status: 'running',
+              locked_by: 'dead-worker',
+              locked_until: new Date(Date.now() + leaseMs).toISOString(),
+              attempts: eb('attempts', '+', 1),
+            }))
+            .where('id', '=', jobId)
+            .execute();
+        },
+        async stealLease(jobId) {
+          await store.kysely.updateTable('jobs').set({ locked_by: 'usurper' }).where('id', '=', jobId).execute();
+          assert.equal((await jobs.get(jobId))?.lockedBy, 'usurper');
+        },
+        async close() {
+          for (const q of queues) await q.stop();
+          await store.close();
+        },
+      };
+    },
+  },
+];
+
+interface Counter {
+  n: number;
+}
+const COUNT = jobType<{ steps: number; folder: string }, Counter>('TEST_COUNT', { n: 0 });
+
+async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await sleep(10);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+async function settled(q: JobQueue, id: string): Promise<JobRecord> {
+  let job: JobRecord | undefined;
+  await waitFor(`job ${id} to finish`, async () => {
+    job = await q.get(id);
+    return job?.state === 'completed' || job?.state === 'failed';
+  });
+  return job!;
+}
+
+/** Folder rows named by a step (the "work" a test job does, committed with its progress). */
+async function folderCount(store: MetadataStore, prefix: string): Promise<number> {
+  return (await store.repo.listFoldersUnder(prefix, null, 10_000)).length;
+}
+
+function folderRow(path: string) {
+  const now = new Date().toISOString();
+  return { id: newId(), path, name: path.split('/').filter(Boolean).pop()!, parentPath: '/', createdAt: now, updatedAt: now };
+}
+
+for (const adapter of ADAPTERS) {
+  describe(`JobQueue contract: ${adapter.name}`, () => {
+    test('runs an enqueued job; each step commits its rows and the progress together', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue();
+        q.register(COUNT, async (ctx) => {
+          while (ctx.job.progress.n < ctx.job.params.steps) {
+            ctx.throwIfStopping();
+            await ctx.step(async (tx) => {
+              const n = ctx.job.progress.n + 1;
+              await tx.insertFolder(folderRow(`${ctx.job.params.folder}${n}/`));
+              return { progress: { n }, result: undefined };
+            });
+          }
+        });
+        q.start();
+        const job = await q.enqueue(COUNT, { steps: 4, folder: '/run/' });
+        assert.equal(job.state, 'queued');
+        assert.deepEqual(job.progress, { n: 0 });
+        const done = await settled(q, job.id);
+        assert.equal(done.state, 'completed');
+        assert.deepEqual(done.progress, { n: 4 });
+        assert.equal(done.attempts, 1);
+        assert.equal(done.lockedBy, null);
+        assert.equal(await folderCount(h.store, '/run/'), 4);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a step that throws commits neither its rows nor its progress', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue({ maxAttempts: 1 });
+        q.register(COUNT, async (ctx) => {
+          await ctx.step(async (tx) => {
+            await tx.insertFolder(folderRow('/atomic/ok/'));
+            return { progress: { n: 1 }, result: undefined };
+          });
+          await ctx.step(async (tx) => {
+            await tx.insertFolder(folderRow('/atomic/rolled-back/'));
+            throw new Error('disk on fire');
+          });
+        });
+        q.start();
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        const done = await settled(q, job.id);
+        assert.equal(done.state, 'failed');
+        assert.match(done.error ?? '', /disk on fire/);
+        assert.deepEqual(done.progress, { n: 1 }, 'progress of the committed step only');
+        assert.ok(await h.store.repo.getFolder('/atomic/ok/'));
+        assert.equal(await h.store.repo.getFolder('/atomic/rolled-back/'), undefined);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a failed attempt is retried after a delay that doubles; progress carries over', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue({ backoffMs: 150, maxAttempts: 5 });
+        const seen: Array<{ at: number; attempt: number; n: number }> = [];
+        q.register(COUNT, async (ctx) => {
+          seen.push({ at: Date.now(), attempt: ctx.job.attempts, n: ctx.job.progress.n });
+          await ctx.step(async () => ({ progress: { n: ctx.job.progress.n + 1 }, result: undefined }));
+          if (seen.length < 3) throw new Error(`transient failure ${seen.length}`);
+        });
+        q.start();
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        const done = await settled(q, job.id);
+        assert.equal(done.state, 'completed');
+        assert.equal(done.attempts, 3);
+        assert.deepEqual(
+          seen.map((s) => [s.attempt, s.n]),
+          [
+            [1, 0],
+            [2, 1],
+            [3, 2],
+          ],
+          'each attempt resumes from the progress the last one committed',
+        );
+        const gap1 = seen[1]!.at - seen[0]!.at;
+        const gap2 = seen[2]!.at - seen[1]!.at;
+        assert.ok(gap1 >= 140, `first retry after ≥150 ms, was ${gap1}`);
+        assert.ok(gap2 >= 290, `second retry after ≥300 ms (doubled), was ${gap2}`);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('after maxAttempts failures the job is failed, with the last error', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue({ backoffMs: 20, maxAttempts: 3 });
+        let calls = 0;
+        q.register(COUNT, async () => {
+          calls++;
+          throw new Error(`boom ${calls}`);
+        });
+        q.start();
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        const done = await settled(q, job.id);
+        assert.equal(done.state, 'failed');
+        assert.equal(done.attempts, 3);
+        assert.equal(calls, 3);
+        assert.match(done.error ?? '', /boom 3/);
+        await sleep(150);
+        assert.equal(calls, 3, 'a failed job is never run again');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a PermanentJobError fails the job without retrying', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue({ backoffMs: 20, maxAttempts: 5 });
+        let calls = 0;
+        q.register(COUNT, async () => {
+          calls++;
+          throw new PermanentJobError('cannot ever work');
+        });
+        q.start();
+        const done = await settled(q, (await q.enqueue(COUNT, { steps: 0, folder: '' })).id);
+        assert.equal(done.state, 'failed');
+        assert.equal(calls, 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a job held by a dead worker is claimed again only once its lease lapses', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue();
+        const runs: number[] = [];
+        q.register(COUNT, async (ctx) => {
+          runs.push(ctx.job.attempts);
+        });
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        await h.claimByDeadWorker(job.id, 600);
+        const claimedAt = Date.now();
+        q.start();
+        await sleep(300);
+        assert.deepEqual(runs, [], 'not taken while the lease holds');
+        assert.equal((await q.get(job.id))?.state, 'running');
+        const done = await settled(q, job.id);
+        assert.ok(Date.now() - claimedAt >= 550, 'taken after the lease lapsed');
+        assert.equal(done.state, 'completed');
+        assert.deepEqual(runs, [2], 'the dead worker’s claim counted as an attempt');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a worker that lost its lease cannot commit a step, complete or fail the job', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue();
+        let gate!: () => void;
+        const opened = new Promise<void>((r) => (gate = r));
+        let started = false;
+        let stepError: unknown;
+        q.register(COUNT, async (ctx) => {
+          started = true;
+          await opened;
+          try {
+            await ctx.step(async (tx) => {
+              await tx.insertFolder(folderRow('/fenced/late/'));
+              return { progress: { n: 99 }, result: undefined };
+            });
+          } catch (e) {
+            stepError = e;
+            throw e;
+          }
+        });
+        q.start();
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        await waitFor('the handler to start', () => started);
+        await h.stealLease(job.id);
+        gate();
+        await waitFor('the step to be refused', () => stepError !== undefined);
+        assert.ok(stepError instanceof JobLeaseLostError, `expected JobLeaseLostError, got ${String(stepError)}`);
+        await sleep(100);
+        const now = await q.get(job.id);
+        assert.equal(now?.state, 'running', 'still the usurper’s job');
+        assert.equal(now?.lockedBy, 'usurper');
+        assert.deepEqual(now?.progress, { n: 0 });
+        assert.equal(await h.store.repo.getFolder('/fenced/late/'), undefined, 'the late step committed nothing');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('stop lets the current step finish and requeues the job; the next worker resumes after it', async () => {
+      const h = await adapter.open();
+      try {
+        const handler: JobHandler<{ steps: number; folder: string }, Counter> = async (c) => {
+          while (c.job.progress.n < c.job.params.steps) {
+            c.throwIfStopping();
+            await c.step(async (tx) => {
+              const n = c.job.progress.n + 1;
+              await sleep(30);
+              await tx.insertFolder(folderRow(`/resume/${n}/`));
+              return { progress: { n }, result: undefined };
+            });
+          }
+        };
+        const a = h.queue();
+        a.register(COUNT, handler);
+        a.start();
+        const job = await a.enqueue(COUNT, { steps: 12, folder: '/resume/' });
+        await waitFor('a few steps', async () => ((await a.get(job.id))?.progress as Counter).n >= 3);
+        await a.stop();
+        const stopped = (await a.get(job.id))!;
+        assert.equal(stopped.state, 'queued');
+        assert.equal(stopped.lockedBy, null);
+        assert.equal(stopped.attempts, 0, 'a graceful stop is not a failed attempt');
+        const atStop = (stopped.progress as Counter).n;
+        assert.ok(atStop >= 3 && atStop < 12, `stopped mid-job at ${atStop}`);
+        assert.equal(await folderCount(h.store, '/resume/'), atStop, 'every committed step, and only those');
+
+        const b = h.queue();
+        b.register(COUNT, handler);
+        b.start();
+        const done = await settled(b, job.id);
+        assert.equal(done.state, 'completed');
+        assert.deepEqual(done.progress, { n: 12 });
+        assert.equal(await folderCount(h.store, '/resume/'), 12, 'no step ran twice');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a job abandoned more than maxAttempts times is failed instead of run again', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue({ maxAttempts: 2 });
+        let calls = 0;
+        q.register(COUNT, async () => {
+          calls++;
+        });
+        const job = await q.enqueue(COUNT, { steps: 0, folder: '' });
+        await h.claimByDeadWorker(job.id, 0);
+        await h.claimByDeadWorker(job.id, 0);
+        q.start();
+        const done = await settled(q, job.id);
+        assert.equal(done.state, 'failed');
+        assert.equal(calls, 0);
+        assert.match(done.error ?? '', /abandoned/);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('enqueue refuses, atomically, a job that conflicts with an unfinished one', async () => {
+      const h = await adapter.open();
+      try {
+        const q = h.queue();
+        q.register(COUNT, async () => undefined);
+        const same = (j: JobRecord) => (j.params as { folder: string }).folder === '/x/';
+        const results = await Promise.allSettled([
+          q.enqueue(COUNT, { steps: 0, folder: '/x/' }, { conflictsWith: same }),
+          q.enqueue(COUNT, { steps: 0, folder: '/x/' }, { conflictsWith: same }),
+          q.enqueue(COUNT, { steps: 0, folder: '/x/' }, { conflictsWith: same }),
+        ]);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof JobConflictError);
+        const first = results.find((r) => r.status === 'fulfilled') as PromiseFulfilledResult<JobRecord>;
+        q.start();
+        await settled(q, first.value.id);
+        // Once it is finished the same resource is free again.
+        await q.enqueue(COUNT, { steps: 0, folder: '/x/' }, { conflictsWith: same });
+      } finally {
+        await h.close();
+      }
+    });
+  });
+}
