@@ -1,4 +1,3 @@
-import { buildApp } from './app.js';
 import { ConfigError, resolveConfig, type ConfigInput } from './config/index.js';
 
 /** Reads config, builds the app, listens; finishes in-flight requests on SIGTERM/SIGINT. */
@@ -13,6 +12,9 @@ export async function serve(input: ConfigInput = {}): Promise<void> {
     }
     throw e;
   }
+  // Loaded only once the settings are valid, so a bad setting fails in milliseconds, not after
+  // loading sharp, the stores and every route.
+  const { buildApp } = await import('./app.js');
   const app = await buildApp(config);
   if (config.keysGenerated) {
     process.stdout.write(

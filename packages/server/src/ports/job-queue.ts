@@ -67,6 +67,8 @@ export interface JobContext<P, G> {
    * Runs fn in one metadata transaction and records the progress it returns in that same
    * transaction, so a resumed job continues exactly after the last committed step. Throws
    * JobLeaseLostError, committing nothing, when this worker no longer holds the job.
+   * Inside fn, touch the store only through `tx`: on SQLite any other store call waits for this
+   * very transaction and never returns. Do slow or outside work (bytes, HTTP) before the step.
    */
   step<T>(fn: (tx: MetadataRepo) => Promise<{ progress: G; result: T }>): Promise<T>;
 }

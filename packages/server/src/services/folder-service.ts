@@ -328,12 +328,13 @@ export class FolderService {
         case 'cleanup':
           await this.cleanupStep(ctx);
           break;
-        case 'purge':
-          await ctx.step(async () => ({
-            progress: { ...ctx.job.progress, phase: 'done', cursor: null, purgeRequestId: await this.opts.purge(ctx.job.params.source) },
-            result: undefined,
-          }));
+        case 'purge': {
+          // Outside the step: the purge writes through the store, which on SQLite would wait for
+          // the step's own transaction. Repeated after a crash before the step commits — harmless.
+          const purgeRequestId = await this.opts.purge(ctx.job.params.source);
+          await ctx.step(async () => ({ progress: { ...ctx.job.progress, phase: 'done', cursor: null, purgeRequestId }, result: undefined }));
           break;
+        }
         case 'done':
           return;
       }

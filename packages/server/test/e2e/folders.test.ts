@@ -108,7 +108,14 @@ async function put(s: TestServer, folder: string, fileName: string, bytes: Buffe
 async function waitJob(s: TestServer, jobId: string, timeoutMs = 30_000): Promise<ApiResponse> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = await api(s, 'GET', `/v1/bulkJobs/${jobId}`);
+    // A wedged server must fail the test, not hang it.
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      api(s, 'GET', `/v1/bulkJobs/${jobId}`),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`GET /v1/bulkJobs/${jobId} did not answer`)), Math.max(1000, deadline - Date.now()));
+      }),
+    ]).finally(() => clearTimeout(timer));
     assert.equal(r.status, 200, r.text);
     if (r.body.status !== 'Pending') return r;
     if (Date.now() > deadline) assert.fail(`job ${jobId} still Pending after ${timeoutMs} ms`);
@@ -133,7 +140,7 @@ async function served(s: TestServer, filePath: string): Promise<{ status: number
 
 // ------------------------------------------------------------------------------------------
 
-describe('create folder', () => {
+describe('create folder', { timeout: 120_000 }, () => {
   let s: TestServer;
   before(async () => {
     s = await sharedServer();
@@ -173,7 +180,7 @@ describe('create folder', () => {
   });
 });
 
-describe('delete folder', () => {
+describe('delete folder', { timeout: 120_000 }, () => {
   let s: TestServer;
   before(async () => {
     s = await sharedServer();
@@ -225,7 +232,7 @@ describe('delete folder', () => {
   });
 });
 
-describe('copy, move and rename folder (bulk jobs)', () => {
+describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () => {
   let s: TestServer;
   let v1: Buffer;
   let v2: Buffer;
@@ -364,19 +371,17 @@ describe('copy, move and rename folder (bulk jobs)', () => {
   test('copy / move refusals, each with the spec’s reason', async () => {
     await seed('/e1/');
     for (const op of ['copyFolder', 'moveFolder'] as const) {
-      const cases: Array<[unknown, number, string | undefined]> = [
+      const cases: Array<[unknown, number, string]> = [
         [{ destinationPath: '/x/' }, 400, 'MISSING_PARAMETER'],
         [{ sourceFolderPath: '/e1/src' }, 400, 'MISSING_PARAMETER'],
         [{ sourceFolderPath: '/', destinationPath: '/x/' }, 400, 'SOURCE_IS_ROOT'],
         [{ sourceFolderPath: '/e1/src', destinationPath: '/e1/src/' }, 400, 'SAME_SOURCE_AND_DESTINATION'],
         [{ sourceFolderPath: '/e1/src', destinationPath: '/e1/' }, 400, 'SAME_SOURCE_AND_DESTINATION'],
         [{ sourceFolderPath: '/e1/src', destinationPath: '/e1/src/sub' }, 400, 'INVALID_DESTINATION_PATH'],
-        [{ sourceFolderPath: '/e1/src/sub', destinationPath: '/' }, 400, undefined], // fine: lands at /sub/
         [{ sourceFolderPath: '/e1/src', destinationPath: '/x/../y' }, 400, 'INVALID_FOLDER_PATH'],
         [{ sourceFolderPath: '/e1/none', destinationPath: '/x/' }, 404, 'NO_FILES_FOLDER'],
       ];
       for (const [body, status, reason] of cases) {
-        if (reason === undefined) continue;
         const r = await api(s, 'POST', `/v1/bulkJobs/${op}`, body);
         assertApiError(r, status);
         assert.equal(r.body.reason, reason, `${op} ${JSON.stringify(body)}: ${r.text}`);
@@ -444,7 +449,7 @@ async function seedBig(dataDir: string, count: number): Promise<void> {
   }
 }
 
-describe('kill -9 in the middle of a folder copy', () => {
+describe('kill -9 in the middle of a folder copy', { timeout: 600_000 }, () => {
   test('after a restart the job completes: every file copied exactly once, no orphan bytes, Completed', async () => {
     const N = 3000;
     const env = { TESSERA_JOB_BATCH_SIZE: '100', TESSERA_JOB_LEASE_MS: '1500', TESSERA_JOB_POLL_MS: '100' };
@@ -481,7 +486,11 @@ describe('kill -9 in the middle of a folder copy', () => {
     const lockedDest = await api(s, 'POST', '/v1/bulkJobs/copyFolder', { sourceFolderPath: '/big/s02', destinationPath: '/copy/big/s03' });
     assertApiError(lockedDest, 423);
 
+    // Kill while a batch's bytes are placed but its rows are not committed (journal non-empty),
+    // the window the start-up sweep exists for; any other moment is fine too.
+    for (const until = Date.now() + 5000; storeCounts(dataDir).journal === 0 && Date.now() < until; ) await sleep(1);
     await s.kill('SIGKILL');
+    const journalAtKill = storeCounts(dataDir).journal;
     const atKill = jobRow(dataDir, jobId);
     const copiedAtKill = filesIn(dataDir, '/copy/');
     assert.equal(atKill.status, 'running', 'killed while the job was running');
@@ -522,14 +531,14 @@ describe('kill -9 in the middle of a folder copy', () => {
     }
     console.log(
       `# restart mid-copy: ${N + 2} files / ${sourceVersions} versions seeded in ${seededIn} ms; ` +
-        `killed at ${String(atKill.progress.files)} files; resumed job finished ${resumeMs} ms after restart (lease 1.5 s)`,
+        `killed at ${String(atKill.progress.files)} files with ${journalAtKill} journaled blobs; resumed job finished ${resumeMs} ms after restart (lease 1.5 s)`,
     );
   });
 });
 
 // ------------------------------------------------------------------------------------------
 
-describe('official SDK: folders and bulk jobs', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {
+describe('official SDK: folders and bulk jobs', { timeout: 180_000, skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {
   let s: TestServer;
   let client: ImageKit;
   before(async () => {

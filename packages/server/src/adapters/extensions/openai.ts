@@ -41,7 +41,7 @@ export class OpenAiDescriber implements Describer {
     const body = JSON.stringify({
       model: this.opts.model,
       messages,
-      temperature: 0,
+      // No temperature: some current models accept only their default.
       ...(json ? { response_format: { type: 'json_object' } } : {}),
     });
     const url = `${this.opts.baseUrl.replace(/\/+$/, '')}/chat/completions`;
