@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     width: { type: 'string', default: '720' },
     prefill: { type: 'string', default: '1000000' },
     scenarios: { type: 'string', default: 'a,b,c' },
-    'nginx-workers': { type: 'string', default: 'auto' },
+    'nginx-workers': { type: 'string', default: 'auto,1' },
     'tessera-env': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -46,7 +46,7 @@ if (args.help) {
   --width N                   resize width (default 720)
   --prefill N                 entries in the big cache of (c) (default 1000000)
   --scenarios LIST            comma list of a, b, c (default all)
-  --nginx-workers N|auto      nginx worker_processes (default auto, Debian's default)
+  --nginx-workers LIST        nginx worker_processes values, one nginx each (default auto,1: Debian's default, and one)
   --tessera-env K=V,K=V       extra environment for the Tessera servers (e.g. TESSERA_MAX_CONCURRENT_TRANSFORMS=3)
 `);
   process.exit(0);
@@ -142,12 +142,38 @@ async function makeImage(path) {
   await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).blur(0.6).jpeg({ quality: 85 }).toFile(path);
 }
 
-function wrk(url, connections, script) {
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+/** CPU ticks (user + system) used so far by these processes and their children (nginx workers). */
+function cpuTicks(pids) {
+  let t = 0;
+  const all = new Set(pids);
+  for (const pid of pids) {
+    try {
+      for (const c of execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n')) if (c.trim()) all.add(Number(c));
+    } catch {
+      /* no children */
+    }
+  }
+  for (const pid of all) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      t += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
+
+let runTag = 0;
+function wrk(url, connections, script, pids = []) {
+  const before = cpuTicks(pids);
   const argv = ['-t1', `-c${connections}`, `-d${SECONDS}s`, '--latency', '--timeout', '30s'];
   if (script) argv.push('-s', join(HERE, 'unique.lua'));
   const u = new URL(url);
   argv.push(`${u.origin}/`);
-  if (script) argv.push('--', `${u.pathname}${u.search}`);
+  if (script) argv.push('--', `${u.pathname}${u.search}`, `${process.pid}.${++runTag}`);
   else argv[argv.length - 1] = url;
   const out = execFileSync('wrk', argv, { encoding: 'utf8' });
   const num = (re) => {
@@ -159,7 +185,9 @@ function wrk(url, connections, script) {
     if (!m) return NaN;
     return Number(m[1]) * (m[2] === 'us' ? 0.001 : m[2] === 's' ? 1000 : 1);
   };
-  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: ms('50'), p99: ms('99'), errors: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0, raw: out };
+  const requests = num(/(\d+) requests in/);
+  const cpuUs = pids.length > 0 && requests > 0 ? ((cpuTicks(pids) - before) * 1e6) / CLK_TCK / requests : NaN;
+  return { rps: num(/Requests\/sec:\s+([\d.]+)/), p50: ms('50'), p99: ms('99'), errors: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0, cpuUs, raw: out };
 }
 
 const median = (xs) => {
@@ -183,8 +211,9 @@ async function startTessera(name, dataDir, extraEnv = {}, script = TESSERA_BIN, 
     ...extraEnv,
   };
   const argv = script.endsWith('.mts') ? ['--import', 'tsx', script, ...scriptArgs] : [script, ...scriptArgs];
-  await start(process.execPath, argv, env, onLine);
+  const child = await start(process.execPath, argv, env, onLine);
   const base = `http://127.0.0.1:${port}`;
+  pidOf.set(base, child.pid);
   log(`${name} on ${base}`);
   return base;
 }
@@ -210,6 +239,8 @@ async function fetchOk(url) {
 }
 
 const results = [];
+/** Server base URL → pid, for CPU accounting. */
+const pidOf = new Map();
 const row = (scenario, server, samples, extra = '') => {
   const rps = samples.map((s) => s.rps);
   results.push({
@@ -220,6 +251,7 @@ const row = (scenario, server, samples, extra = '') => {
     max: Math.max(...rps),
     p50: median(samples.map((s) => s.p50)),
     p99: median(samples.map((s) => s.p99)),
+    cpuUs: median(samples.map((s) => s.cpuUs ?? NaN)),
     errors: samples.reduce((n, s) => n + (s.errors || 0), 0),
     extra,
   });
@@ -244,9 +276,10 @@ try {
 
   if (SCENARIOS.has('a')) {
     const minimalPort = await freePort();
-    await start(process.execPath, [join(HERE, 'minimal-server.mjs'), String(minimalPort), imgPath, String(WIDTH)]);
+    const minimal = await start(process.execPath, [join(HERE, 'minimal-server.mjs'), String(minimalPort), imgPath, String(WIDTH)]);
     const ipxPort = await freePort();
-    await start(process.execPath, [join(HERE, 'ipx-server.mjs'), String(ipxPort), imgDir]);
+    const ipxChild = await start(process.execPath, [join(HERE, 'ipx-server.mjs'), String(ipxPort), imgDir]);
+    const serverPids = { tessera: [pidOf.get(tessera)], 'minimal Fastify + sharp': [minimal.pid], ipx: [ipxChild.pid] };
     // Only Tessera caches, so only its URLs need to be unique (ipx refuses unknown query strings).
     const targets = {
       tessera: `${tessera}/${IMAGEKIT_ID}/tr:w-${WIDTH}/photo.jpg`,
@@ -262,9 +295,9 @@ try {
     const C = Number(args['uncached-connections']);
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, url] of Object.entries(targets)) {
-        const s = wrk(url, C, name === 'tessera');
+        const s = wrk(url, C, name === 'tessera', serverPids[name]);
         samples[name].push(s);
-        log(`(a) round ${r + 1} ${name}: ${fmt(s.rps, 1)} req/s p50 ${fmt(s.p50, 1)} ms p99 ${fmt(s.p99, 1)} ms errors ${s.errors}`);
+        log(`(a) round ${r + 1} ${name}: ${fmt(s.rps, 1)} req/s p50 ${fmt(s.p50, 1)} ms p99 ${fmt(s.p99, 1)} ms errors ${s.errors} server CPU ${fmt(s.cpuUs / 1000, 1)} ms/req`);
       }
       const out = execFileSync(process.execPath, [join(HERE, 'sharp-loop.mjs'), imgPath, String(WIDTH), String(C), String(SECONDS)], {
         encoding: 'utf8',
@@ -284,12 +317,15 @@ try {
     chmodSync(work, 0o755);
     chmodSync(www, 0o755);
     writeFileSync(join(www, 'photo-720.jpg'), variant.bytes);
-    const nginxPort = await freePort();
-    const conf = join(work, 'nginx.conf');
-    writeFileSync(
-      conf,
-      `worker_processes ${args['nginx-workers']};
-pid ${work}/nginx.pid;
+    // One nginx per worker count asked for (default: Debian's `auto`, and one worker, the CPU budget of one event loop).
+    const nginxes = [];
+    for (const workers of args['nginx-workers'].split(',')) {
+      const nginxPort = await freePort();
+      const conf = join(work, `nginx-${workers}.conf`);
+      writeFileSync(
+        conf,
+        `worker_processes ${workers};
+pid ${work}/nginx-${workers}.pid;
 error_log ${work}/nginx-error.log;
 daemon off;
 events { worker_connections 1024; }
@@ -302,12 +338,13 @@ http {
   server { listen 127.0.0.1:${nginxPort}; root ${www}; location / { add_header Cache-Control "public, max-age=31536000"; } }
 }
 `,
-    );
-    const nginx = spawn('nginx', ['-c', conf, '-p', work, '-e', join(work, 'nginx-error.log')], { stdio: 'ignore' });
-    children.push(nginx);
+      );
+      const proc = spawn('nginx', ['-c', conf, '-p', work, '-e', join(work, 'nginx-error.log')], { stdio: 'ignore' });
+      children.push(proc);
+      nginxes.push({ workers, url: `http://127.0.0.1:${nginxPort}/photo-720.jpg`, pid: proc.pid });
+    }
     await new Promise((r) => setTimeout(r, 500));
-    const nUrl = `http://127.0.0.1:${nginxPort}/photo-720.jpg`;
-    const same = (await fetchOk(nUrl)).bytes.equals(variant.bytes);
+    const same = (await fetchOk(nginxes[0].url)).bytes.equals(variant.bytes);
     const hit = await fetchOk(tUrl);
     log(`nginx serves the same bytes: ${same}; tessera x-tessera-cache: ${hit.headers.get('x-tessera-cache')}`);
     const C = Number(args['cached-connections']);
@@ -336,18 +373,30 @@ http {
     }
 
     const targets = { tessera: tUrl };
-    if (SCENARIOS.has('b')) targets.nginx = nUrl;
-    if (prefilled) targets['tessera, 1,000,000 other entries'] = `${prefilled}/${IMAGEKIT_ID}/tr:w-${WIDTH}/photo.jpg`;
+    const pids = { tessera: [pidOf.get(tessera)] };
+    if (SCENARIOS.has('b')) {
+      for (const n of nginxes) {
+        targets[`nginx ${n.workers}`] = n.url;
+        pids[`nginx ${n.workers}`] = [n.pid];
+      }
+    }
+    if (prefilled) {
+      targets['tessera, 1,000,000 other entries'] = `${prefilled}/${IMAGEKIT_ID}/tr:w-${WIDTH}/photo.jpg`;
+      pids['tessera, 1,000,000 other entries'] = [pidOf.get(prefilled)];
+    }
     const samples = Object.fromEntries(Object.keys(targets).map((k) => [k, []]));
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, url] of Object.entries(targets)) {
-        const s = wrk(url, C, false);
+        const s = wrk(url, C, false, pids[name] ?? []);
         samples[name].push(s);
-        log(`(b/c) round ${r + 1} ${name}: ${fmt(s.rps, 1)} req/s p50 ${fmt(s.p50, 2)} ms p99 ${fmt(s.p99, 2)} ms errors ${s.errors}`);
+        log(`(b/c) round ${r + 1} ${name}: ${fmt(s.rps, 1)} req/s p50 ${fmt(s.p50, 2)} ms p99 ${fmt(s.p99, 2)} ms errors ${s.errors} server CPU ${fmt(s.cpuUs, 1)} µs/req`);
       }
     }
     row('(b) cached 720 px variant', 'tessera (cache hit)', samples.tessera);
-    if (samples.nginx) row('(b) cached 720 px variant', `nginx, ${args['nginx-workers']} workers, same bytes from disk`, samples.nginx);
+    for (const n of nginxes) {
+      const s = samples[`nginx ${n.workers}`];
+      if (s) row('(b) cached 720 px variant', `nginx, worker_processes ${n.workers}, same bytes from disk`, s);
+    }
     if (prefilled) {
       row(
         '(c) cache hit, 1,000,000-entry cache',
@@ -364,10 +413,12 @@ http {
     `\nRun ${new Date().toISOString()}: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, node ${process.version}, ` +
       `wrk ${SECONDS} s × ${ROUNDS} rounds; load average at start ${load}, at end ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n\n`,
   );
-  process.stdout.write('| scenario | server | req/s (median) | range | p50 ms | p99 ms | non-2xx | notes |\n|---|---|---:|---:|---:|---:|---:|---|\n');
+  process.stdout.write(
+    '| scenario | server | req/s (median) | range | p50 ms | p99 ms | non-2xx | server CPU µs/req | notes |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n',
+  );
   for (const r of results) {
     process.stdout.write(
-      `| ${r.scenario} | ${r.server} | ${fmt(r.rps, 1)} | ${fmt(r.min, 0)}–${fmt(r.max, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ${r.extra} |\n`,
+      `| ${r.scenario} | ${r.server} | ${fmt(r.rps, 1)} | ${fmt(r.min, 0)}–${fmt(r.max, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${r.errors} | ${fmt(r.cpuUs, 1)} | ${r.extra} |\n`,
     );
   }
   const get = (scenario, server) => results.find((r) => r.scenario.startsWith(scenario) && r.server.startsWith(server))?.rps;
@@ -375,11 +426,12 @@ http {
   const m = get('(a)', 'minimal');
   const i = get('(a)', 'ipx');
   const tc = get('(b)', 'tessera');
-  const n = get('(b)', 'nginx');
   process.stdout.write('\n');
   if (t && m) process.stdout.write(`uncached: tessera / minimal handler = ${fmt((100 * t) / m, 1)}% (target ≥ 95%)\n`);
   if (t && i) process.stdout.write(`uncached: tessera / ipx = ${fmt((100 * t) / i, 1)}% (target ≥ 100%)\n`);
-  if (tc && n) process.stdout.write(`cached: tessera / nginx = ${fmt((100 * tc) / n, 1)}% (target ≥ 80%)\n`);
+  for (const r of results.filter((x) => x.scenario.startsWith('(b)') && x.server.startsWith('nginx'))) {
+    if (tc) process.stdout.write(`cached: tessera / ${r.server.split(',').slice(0, 2).join(',')} = ${fmt((100 * tc) / r.rps, 1)}% (target ≥ 80%)\n`);
+  }
 } finally {
   await stopAll();
   rmSync(work, { recursive: true, force: true });

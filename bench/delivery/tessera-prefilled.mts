@@ -28,7 +28,8 @@ async function fill(cache: DiskDeliveryCache, n: number, dir: string): Promise<n
       writeFileSync(file, 'x');
       const info: CacheEntryInfo = {
         kind: 'variant',
-        sourcePath: `/bench/prefill/${j % 50_000}/photo-${j}.jpg`,
+        // Ten variants per source, as a library with many sizes of each image would have.
+        sourcePath: `/bench/prefill/${Math.floor(j / 10)}.jpg`,
         transformation: `w-${100 + (j % 700)}`,
         mime: 'image/jpeg',
         private: false,

@@ -16,7 +16,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { BRANDS, TAGS, WORDS, folderPathOf, generate, rng, type Layout } from './generate.mts';
 
 const TESSERA_BIN = fileURLToPath(new URL('../../packages/server/bin/tessera.mjs', import.meta.url));
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 3;
 
 const { values: args } = parseArgs({
   options: {

@@ -9,6 +9,7 @@ import { accountStoreFor } from './adapters/db/account-repo.js';
 import { assetSearchFor } from './adapters/db/asset-search.js';
 import { customFieldStoreFor } from './adapters/db/custom-field-repo.js';
 import { savedExtensionStoreFor, webhookLogFor } from './adapters/db/extension-repos.js';
+import { trackChanges } from './adapters/db/change-tracking.js';
 import { purgeStoreFor } from './adapters/db/purge-repo.js';
 import { openSqliteStore } from './adapters/db/sqlite/index.js';
 import { usageStoreFor } from './adapters/db/usage-repo.js';
@@ -82,7 +83,9 @@ export interface AppOverrides {
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
   const spool = new SpoolDir(join(config.dataDir, 'tmp'));
   await spool.reset();
-  const store = overrides.store ?? (await openSqliteStore(join(config.dataDir, 'tessera.db')));
+  // Writes are counted so the delivery path can remember path lookups until the library changes.
+  const tracked = trackChanges(overrides.store ?? (await openSqliteStore(join(config.dataDir, 'tessera.db'))));
+  const store = tracked.store;
   let blobs = overrides.blobs;
   if (!blobs) {
     const local = new LocalBlobStore(join(config.dataDir, 'blobs'));
@@ -161,6 +164,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return (await deliveryProbe.analyze(path, probe, size)).metadata;
     },
     log: { warn: (obj, msg) => server.log.warn(obj, msg) },
+    ...(tracked.changeSignal === 'process' ? { libraryGeneration: tracked.generation } : {}),
   });
   usage.measureOriginalCacheWith(() => deliveryCache.stats().originalBytes);
 

@@ -411,8 +411,9 @@ function parseNamedTransformations(raw: string | undefined): Readonly<Record<str
 }
 
 function resolveDelivery(input: ConfigInput, env: NodeJS.ProcessEnv): DeliveryConfig {
-  // One libvips thread per pipeline here: throughput needs at least two side by side.
-  const cpus = Math.max(2, availableParallelism());
+  // One libvips thread per pipeline here, and a pipeline waits on file reads part of the time: four
+  // side by side (libuv's default thread pool) keep two cores busy; more cores get one each.
+  const cpus = Math.max(4, availableParallelism());
   return Object.freeze({
     cacheMaxBytes: sizeOrZero('TESSERA_CACHE_MAX_BYTES', pick(input, env, 'cacheMaxBytes'), 2 * 1024 ** 3),
     cacheMemoryBytes: sizeOrZero('TESSERA_CACHE_MEMORY_BYTES', pick(input, env, 'cacheMemoryBytes'), 64 * 1024 ** 2),

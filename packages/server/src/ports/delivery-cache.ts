@@ -32,8 +32,6 @@ export interface CacheEntry extends CacheEntryInfo {
   etag: string;
   /** Where the bytes are on local disk. */
   path: string;
-  /** Epoch ms the entry was stored. */
-  storedAt: number;
 }
 
 /**

@@ -260,6 +260,18 @@ export function hasWords(text: string): string[] {
     .filter((w) => w !== '');
 }
 
+/**
+ * Text as its HAS words between single spaces, with a space at each end (' red dress jpg '), so
+ * `LIKE '% word %'` tests for a whole word. SQLite gets it as a function (SQLITE_WORDS_FUNCTION).
+ */
+export function wordsText(text: string): string {
+  const w = hasWords(text);
+  return w.length === 0 ? ' ' : ` ${w.join(' ')} `;
+}
+
+/** The name of the SQL function the SQLite adapter registers for wordsText. */
+export const SQLITE_WORDS_FUNCTION = 'tessera_words';
+
 /** The canonical folder path '/a/b/' of a path value ("a/b", "/a/b/", "/"). */
 function folderPathValue(c: Condition, lit: Literal): string {
   const raw = asText(c, lit);

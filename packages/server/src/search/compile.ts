@@ -1,5 +1,5 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely';
-import type { CheckedCondition, CheckedExpr, Operand } from './analyze.js';
+import { SQLITE_WORDS_FUNCTION, type CheckedCondition, type CheckedExpr, type Operand } from './analyze.js';
 
 /**
  * Compiles an analysed searchQuery into a SQL condition for one kind of row:
@@ -50,9 +50,11 @@ type AssetColumn =
   | 'custom_metadata'
   | 'embedded_metadata';
 type FolderColumn = 'id' | 'name' | 'parent_path' | 'path' | 'created_at' | 'updated_at';
+/** SQLite's row key: in every index, so ties broken by it keep index order (PostgreSQL uses id). */
+type RowKey = 'rowid';
 
 /** A column of the source's table; only names from the unions above reach SQL. */
-function col(source: Source, column: AssetColumn | FolderColumn): Sql {
+function col(source: Source, column: AssetColumn | FolderColumn | RowKey): Sql {
   return sql.ref(`${ALIAS[source]}.${column}`);
 }
 
@@ -151,10 +153,11 @@ function fullText(source: Source, column: FtsColumn, words: readonly string[], d
 }
 
 /**
- * Word matching without the full-text index (versions, folders, one metadata field): the text is
- * lower-cased, common Latin accents are folded and separators become spaces; then each word must
- * appear between spaces. Close to the index's tokenizer for Latin text, not identical beyond it.
- * The fold table is fixed text of ours, so it is inlined as literals rather than bound.
+ * Word matching without the full-text index (versions, folders, one metadata field): each word
+ * must appear between spaces in the text's word form. On SQLite that form comes from a function
+ * the adapter registers (exactly the analyser's split: accents removed, lower case, letters and
+ * digits). PostgreSQL approximates it in SQL: lower case, common Latin accents folded, common
+ * separators made spaces. The fold table is fixed text of ours, so it is inlined as literals.
  */
 const FOLD: ReadonlyArray<readonly [string, string]> = [
   ...[...'-_.,/\\"\'[]{}():;!?&+@#|=*<>~\t\n\r'].map((c) => [c, ' '] as const),
@@ -184,11 +187,25 @@ const FOLD: ReadonlyArray<readonly [string, string]> = [
   ['Œ', 'oe'],
 ];
 
-function wordsIn(text: Sql, words: readonly string[]): Compiled {
-  let norm: Sql = sql`lower(coalesce(${text}, ${sql.lit('')}))`;
-  for (const [from, to] of FOLD) norm = sql`replace(${norm}, ${sql.lit(from)}, ${sql.lit(to)})`;
-  const padded = sql`(${sql.lit(' ')} || ${norm} || ${sql.lit(' ')})`;
-  return andAll(words.map((w) => asBool(sql`${padded} LIKE ${`% ${w} %`}`)));
+function wordsIn(text: Sql, words: readonly string[], dialect: Dialect): Compiled {
+  const raw = sql`coalesce(${text}, ${sql.lit('')})`;
+  let padded: Sql;
+  if (dialect === 'sqlite') {
+    // The adapter registers this function: the same word split as the analyser (wordsText).
+    padded = sql`${sql.raw(SQLITE_WORDS_FUNCTION)}(${raw})`;
+  } else {
+    let norm: Sql = sql`lower(${raw})`;
+    for (const [from, to] of FOLD) norm = sql`replace(${norm}, ${sql.lit(from)}, ${sql.lit(to)})`;
+    padded = sql`(${sql.lit(' ')} || ${norm} || ${sql.lit(' ')})`;
+  }
+  const exact = andAll(words.map((w) => asBool(sql`${padded} LIKE ${`% ${w} %`}`)));
+  // A cheap necessary test first, so most rows never reach the fold chain: ASCII text must
+  // contain every word as a substring; text with other characters goes to the exact test.
+  const contains = andAll(
+    words.map((w) => asBool(dialect === 'sqlite' ? sql`instr(lower(${raw}), ${w}) > 0` : sql`strpos(lower(${raw}), ${w}) > 0`)),
+  );
+  const nonAscii = asBool(dialect === 'sqlite' ? sql`${raw} GLOB ${'*[^\u0001-\u007f]*'}` : sql`${raw} ~ ${'[^\u0001-\u007f]'}`);
+  return andAll([orAll([contains, nonAscii]), exact]);
 }
 
 // --- conditions --------------------------------------------------------------------------------
@@ -229,7 +246,7 @@ function positive(c: CheckedCondition, source: Source, dialect: Dialect): Compil
       return false;
     case 'name':
       if (c.op === 'HAS') {
-        return source === 'file' ? fullText(source, 'name', words(c.operands), dialect) : wordsIn(col(source, 'name'), words(c.operands));
+        return source === 'file' ? fullText(source, 'name', words(c.operands), dialect) : wordsIn(col(source, 'name'), words(c.operands), dialect);
       }
       return columnCondition(col(source, 'name'), c, dialect, false);
     case 'id':
@@ -261,7 +278,7 @@ function positive(c: CheckedCondition, source: Source, dialect: Dialect): Compil
       if (isFolder) return false;
       const ref = col(source, 'description');
       if (c.op === 'EXISTS') return asBool(sql`(${ref} IS NOT NULL AND ${ref} <> ${''})`);
-      return source === 'file' ? fullText(source, 'description', words(c.operands), dialect) : wordsIn(ref, words(c.operands));
+      return source === 'file' ? fullText(source, 'description', words(c.operands), dialect) : wordsIn(ref, words(c.operands), dialect);
     }
     case 'tags':
       if (isFolder) return false;
@@ -288,7 +305,7 @@ function versionTags(c: CheckedCondition, dialect: Dialect): Compiled {
       return asBool(sql`(json_array_length(coalesce(${tags}, ${'[]'})) > 0 OR json_array_length(coalesce(${ai}, ${'[]'})) > 0)`);
     }
     if (c.op === 'HAS') {
-      return wordsIn(sql`(coalesce((SELECT group_concat(value, ${' '}) FROM json_each(${tags})), ${''}) || ${' '} || coalesce(${aiNames}, ${''}))`, words(c.operands));
+      return wordsIn(sql`(coalesce((SELECT group_concat(value, ${' '}) FROM json_each(${tags})), ${''}) || ${' '} || coalesce(${aiNames}, ${''}))`, words(c.operands), dialect);
     }
     const list = sql.join(texts(c.operands).map((v) => sql`${v}`));
     return asBool(
@@ -302,6 +319,7 @@ function versionTags(c: CheckedCondition, dialect: Dialect): Compiled {
     return wordsIn(
       sql`(coalesce((SELECT string_agg(x, ${' '}) FROM jsonb_array_elements_text(${tagsJson}) AS e(x)), ${''}) || ${' '} || coalesce((SELECT string_agg(x ->> ${'name'}, ${' '}) FROM jsonb_array_elements(${aiJson}) AS e(x)), ${''}))`,
       words(c.operands),
+      dialect,
     );
   }
   const list = sql.join(texts(c.operands).map((v) => sql`${v}`));
@@ -340,7 +358,7 @@ function valuePred(op: string, o: Operand, dialect: Dialect): Compiled {
     parts.push(startsWith(text, o.v, dialect));
     return andAll(parts);
   }
-  if (op === 'HAS') return o.t === 'words' ? andAll([asBool(sql`${num} IS NULL`), wordsIn(text, o.words)]) : false;
+  if (op === 'HAS') return o.t === 'words' ? andAll([asBool(sql`${num} IS NULL`), wordsIn(text, o.words, dialect)]) : false;
   if (o.t === 'num') return andAll([cmp(num, op, o.v), asBool(notBool)]);
   if (o.t === 'date') return andAll([asBool(sql`${num} IS NULL`), cmp(text, op, o.start)]);
   return false;
@@ -383,7 +401,7 @@ function jsonPred(op: string, o: Operand, dialect: Dialect): Compiled {
     }
   }
   if (op === ':') return o.t === 'text' ? andAll([isText, startsWith(atom, o.v, dialect)]) : false;
-  if (op === 'HAS') return o.t === 'words' ? andAll([isText, wordsIn(atom, o.words)]) : false;
+  if (op === 'HAS') return o.t === 'words' ? andAll([isText, wordsIn(atom, o.words, dialect)]) : false;
   if (op === 'EXISTS') return asBool(sql`${type} <> ${'null'}`);
   if (o.t === 'num') return andAll([isNum, cmp(numAtom, op, o.v)]);
   if (o.t === 'date') return andAll([isText, cmp(atom, op, o.start)]);
@@ -432,8 +450,13 @@ const SORT_COLUMN: Record<Exclude<SortKey, 'relevance'>, AssetColumn> = {
   size: 'size',
 };
 
+/** The unique key that breaks ties: SQLite's rowid (in every index, so no extra sort), else id. */
+export function rowKey(source: Source, dialect: Dialect): Sql {
+  return col(source, dialect === 'sqlite' ? 'rowid' : 'id');
+}
+
 /**
- * ORDER BY for one source, with the row id as the last key so that pages never overlap.
+ * ORDER BY for one source, with a unique row key as the last key so that pages never overlap.
  * NULLs (width/height of non-images) sort first ascending and last descending on both dialects.
  * Folders have no size or dimensions: they sort by name for those keys. `relevance` is an
  * expression the caller joined in (files only); without one, relevance order is the default order.
@@ -441,7 +464,7 @@ const SORT_COLUMN: Record<Exclude<SortKey, 'relevance'>, AssetColumn> = {
 export function orderBy(source: Source, key: SortKey, dir: SortDir, dialect: Dialect, relevance?: Sql): Sql {
   const d = sql.raw(dir);
   const pg = dialect === 'postgres';
-  const idRef = col(source, 'id');
+  const idRef = rowKey(source, dialect);
   if (key === 'relevance') {
     const fallback = sql`${col(source, 'created_at')} ASC, ${idRef} ASC`;
     // bm25 / negated ts_rank: lower is more relevant, so descending relevance is ascending score.

@@ -9,6 +9,8 @@ export {
   mentionsFileVersions,
   parseDate,
   parseSize,
+  SQLITE_WORDS_FUNCTION,
+  wordsText,
   type AnalyzeContext,
   type CheckedCondition,
   type CheckedExpr,
@@ -24,6 +26,7 @@ export {
   orderBy,
   prefixUpperBound,
   relevanceQuery,
+  rowKey,
   toSql,
   type Compiled,
   type Dialect,
@@ -31,3 +34,4 @@ export {
   type SortKey,
   type Source,
 } from './compile.js';
+export { pickDriver, type Driver } from './plan.js';

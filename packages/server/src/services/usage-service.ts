@@ -68,8 +68,18 @@ export class UsageService {
 
   // -- recording (synchronous, cheap) ----------------------------------------------------------
 
+  /** The UTC day of the last recording, so a delivery formats a date only when the day changes. */
+  private dayStart = Number.NaN;
+  private dayName = '';
+
   private today(): UsageCounters {
-    const day = utcDay(this.clock());
+    const now = this.clock();
+    const start = now - (now % DAY_MS);
+    if (start !== this.dayStart) {
+      this.dayStart = start;
+      this.dayName = utcDay(now);
+    }
+    const day = this.dayName;
     let c = this.pending.get(day);
     if (!c) {
       c = zero();

@@ -7,13 +7,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import ImageKit, { BadRequestError, NotFoundError, type APIError, type APIPromise } from '@imagekit/nodejs';
+import ImageKit, { BadRequestError, NotFoundError, type APIError } from '@imagekit/nodejs';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { api, makePng, upload, type ApiResponse, type Json } from '../support/e2e-helpers.js';
 import {
   SPEC_MISSING_MESSAGE,
   assertErrorBody,
   assertMatchesSchema,
+  expectSdkError as fails,
+  expectSdkOk as ok,
   responseSchemaFor,
   specAvailable,
 } from '../support/spec.js';
@@ -511,28 +513,6 @@ describe('accounts: origins, URL endpoints, usage', { skip: specAvailable ? fals
     before(() => {
       client = new ImageKit({ privateKey: server.privateKey, baseURL: server.baseUrl, maxRetries: 0 });
     });
-
-    async function ok<T>(call: APIPromise<T>, specPath: string, method: string, status: number): Promise<T> {
-      const { data, response } = await call.withResponse();
-      assert.equal(response.status, status);
-      const ref = responseSchemaFor(specPath, method, status);
-      if (ref !== null) assertMatchesSchema(data, ref);
-      return data;
-    }
-
-    async function fails(call: Promise<unknown>, Err: abstract new (...a: never[]) => APIError, status: number, specPath: string, method: string) {
-      let caught: unknown;
-      try {
-        await call;
-      } catch (e) {
-        caught = e;
-      }
-      assert.ok(caught instanceof Err, `expected ${Err.name}, got ${String(caught)}`);
-      const err = caught as APIError & { error: Json };
-      assert.equal(err.status, status);
-      assertErrorBody(err.error, specPath, method, status);
-      return err;
-    }
 
     test('accounts.origins: create/list/get/update/delete for every type, secrets never returned', async () => {
       for (const req of Object.values(ORIGIN_REQUESTS)) {

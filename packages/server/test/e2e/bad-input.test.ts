@@ -16,6 +16,8 @@ import {
   download,
   getDetails,
   makePng,
+  multipartEnds,
+  postUploadForm,
   sha256,
   snapshot,
   upload,
@@ -164,31 +166,15 @@ describe('the file field', () => {
   });
 
   test('two files, or bytes under another field name → 400', async () => {
-    await refused(async () => {
-      const form = new FormData();
-      form.append('file', new Blob([new Uint8Array(png)]), 'a.png');
-      form.append('file', new Blob([new Uint8Array(png)]), 'b.png');
-      form.append('fileName', 'two.png');
-      const res = await fetch(`${server.baseUrl}/api/v1/files/upload`, {
-        method: 'POST',
-        headers: { authorization: basicAuth(server.privateKey) },
-        body: form,
-      });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: JSON.parse(text) as Json, text };
-    }, [400, 413]);
-    await refused(async () => {
-      const form = new FormData();
-      form.append('image', new Blob([new Uint8Array(png)]), 'a.png');
-      form.append('fileName', 'other.png');
-      const res = await fetch(`${server.baseUrl}/api/v1/files/upload`, {
-        method: 'POST',
-        headers: { authorization: basicAuth(server.privateKey) },
-        body: form,
-      });
-      const text = await res.text();
-      return { status: res.status, headers: res.headers, body: JSON.parse(text) as Json, text };
-    }, [400]);
+    const two = new FormData();
+    two.append('file', new Blob([new Uint8Array(png)]), 'a.png');
+    two.append('file', new Blob([new Uint8Array(png)]), 'b.png');
+    two.append('fileName', 'two.png');
+    await refused(() => postUploadForm(server, two), [400, 413]);
+    const misnamed = new FormData();
+    misnamed.append('image', new Blob([new Uint8Array(png)]), 'a.png');
+    misnamed.append('fileName', 'other.png');
+    await refused(() => postUploadForm(server, misnamed), [400]);
   });
 });
 
@@ -330,10 +316,7 @@ describe('malformed bodies', () => {
   test('a client that disconnects mid-upload leaves no partial file behind', async () => {
     const before = snapshot(server.dataDir);
     const boundary = 'tessera-gone';
-    const head =
-      `--${boundary}\r\nContent-Disposition: form-data; name="fileName"\r\n\r\ngone.bin\r\n` +
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="gone.bin"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n';
+    const { head } = multipartEnds(boundary, { fileName: 'gone.bin' }, 'gone.bin');
     const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
       method: 'POST',
       agent: false,

@@ -5,101 +5,37 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { api, assertApiError, blobFiles, getDetails, seedAITags, solidImage, uploadFile } from '../support/e2e-helpers.js';
 
 let srv: TestServer;
-let auth: string;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
 type Json = any;
-interface Res {
-  status: number;
-  text: string;
-  body: Json;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Res> {
-  const headers: Record<string, string> = { authorization: auth };
-  const init: RequestInit = { method, headers };
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const r = await fetch(srv.baseUrl + path, init);
-  const text = await r.text();
-  let parsed: Json;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: r.status, text, body: parsed };
-}
-
-function assertApiError(res: Res, status: number, message?: string | RegExp): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.equal(typeof res.body?.message, 'string', res.text);
-  assert.equal(typeof res.body?.help, 'string', res.text);
-  if (typeof message === 'string') assert.equal(res.body.message, message);
-  else if (message) assert.match(res.body.message, message);
-}
 
 let shade = 0;
 async function uploadImage(fields: Record<string, string> = {}): Promise<Json> {
   shade += 5;
-  const bytes = await sharp({ create: { width: 16, height: 16, channels: 3, background: { r: shade % 256, g: 10, b: 10 } } }).png().toBuffer();
-  const fd = new FormData();
-  fd.append('file', new Blob([new Uint8Array(bytes)]), 'bulk.png');
-  fd.append('fileName', 'bulk.png');
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  const r = await fetch(`${srv.baseUrl}/api/v1/files/upload`, { method: 'POST', headers: { authorization: auth }, body: fd });
-  const text = await r.text();
-  assert.equal(r.status, 200, `upload failed: ${text}`);
-  return JSON.parse(text);
+  return uploadFile(srv, await solidImage(16, 16, { r: shade % 256, g: 10, b: 10 }), 'bulk.png', fields);
 }
 
 async function details(fileId: string): Promise<Json> {
-  const r = await api('GET', `/v1/files/${fileId}/details`);
+  const r = await getDetails(srv, fileId);
   assert.equal(r.status, 200, r.text);
   return r.body;
 }
 
 async function exists(fileId: string): Promise<boolean> {
-  const r = await api('GET', `/v1/files/${fileId}/details`);
+  const r = await getDetails(srv, fileId);
   assert.ok(r.status === 200 || r.status === 404, r.text);
   return r.status === 200;
 }
 
-function blobPaths(): Set<string> {
-  const out = new Set<string>();
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const n of readdirSync(dir)) {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.add(p);
-    }
-  };
-  walk(join(srv.dataDir, 'blobs'));
-  return out;
-}
+const blobPaths = () => new Set(blobFiles(srv.dataDir));
 
-function seedAITags(fileId: string, names: string[]): void {
-  const db = new Database(join(srv.dataDir, 'tessera.db'));
-  db.pragma('busy_timeout = 5000');
-  try {
-    const json = JSON.stringify(names.map((name, i) => ({ name, confidence: 90 - i, source: 'google-auto-tagging' })));
-    const row = db.prepare('select current_version_id as v from files where id = ?').get(fileId) as { v: string };
-    db.prepare('update files set ai_tags = ? where id = ?').run(json, fileId);
-    db.prepare('update file_versions set ai_tags = ? where id = ?').run(json, row.v);
-  } finally {
-    db.close();
-  }
-}
+/** AITags with these names (confidence falling from 90) on the file and its current version. */
+const seedAITagNames = (fileId: string, names: string[]) =>
+  seedAITags(srv.dataDir, fileId, names.map((name, i) => ({ name, confidence: 90 - i, source: 'google-auto-tagging' })));
 
 const aiNames = (d: Json): string[] | null => (d.AITags === null ? null : d.AITags.map((t: Json) => t.name));
 const fakeId = (n: number) => n.toString(16).padStart(24, '0');
@@ -107,7 +43,6 @@ const MISSING = 'ffffffffffffffffffffffff';
 
 before(async () => {
   srv = await startTestServer();
-  auth = `Basic ${Buffer.from(`${srv.privateKey}:`).toString('base64')}`;
 });
 
 after(async () => {
@@ -126,7 +61,7 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
     const keepBlobs = [...blobPaths()].filter((p) => !before.has(p));
     assert.equal(keepBlobs.length, 4);
 
-    const r = await api('POST', url, { fileIds: [a.fileId, b.fileId] });
+    const r = await api(srv, 'POST', url, { fileIds: [a.fileId, b.fileId] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(Object.keys(r.body), ['successfullyDeletedFileIds']);
     assert.deepEqual([...r.body.successfullyDeletedFileIds].sort(), [a.fileId, b.fileId].sort());
@@ -145,7 +80,7 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
 
   test('a repeated id is deleted once', async () => {
     const a = await uploadImage();
-    const r = await api('POST', url, { fileIds: [a.fileId, a.fileId] });
+    const r = await api(srv, 'POST', url, { fileIds: [a.fileId, a.fileId] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body.successfullyDeletedFileIds, [a.fileId]);
     assert.equal(await exists(a.fileId), false);
@@ -155,7 +90,7 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
     const a = await uploadImage();
     const b = await uploadImage();
     const before = blobPaths();
-    const r = await api('POST', url, { fileIds: [a.fileId, MISSING, b.fileId] });
+    const r = await api(srv, 'POST', url, { fileIds: [a.fileId, MISSING, b.fileId] });
     assertApiError(r, 404);
     assert.deepEqual(r.body.missingFileIds, [MISSING]);
     assert.equal(await exists(a.fileId), true);
@@ -166,25 +101,25 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
   test('limits and shape: >100 → 400, not an array → 400, empty → 400, missing → 400', async () => {
     const a = await uploadImage();
     const many = Array.from({ length: 100 }, (_, i) => fakeId(i + 1)).concat(a.fileId);
-    assertApiError(await api('POST', url, { fileIds: many }), 400, 'fileIds cannot have more than 100 items.');
-    assertApiError(await api('POST', url, { fileIds: a.fileId }), 400, 'fileIds should be an Array.');
-    assertApiError(await api('POST', url, { fileIds: { 0: a.fileId } }), 400, 'fileIds should be an Array.');
-    assertApiError(await api('POST', url, { fileIds: [] }), 400, 'fileIds is empty.');
-    assertApiError(await api('POST', url, {}), 400, 'fileIds parameter is missing.');
-    assertApiError(await api('POST', url, { fileIds: [a.fileId, 5] }), 400);
-    assertApiError(await api('POST', url, '{"fileIds": ['), 400);
-    assertApiError(await api('POST', url, '"just a string"'), 400);
+    assertApiError(await api(srv, 'POST', url, { fileIds: many }), 400, 'fileIds cannot have more than 100 items.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: a.fileId }), 400, 'fileIds should be an Array.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: { 0: a.fileId } }), 400, 'fileIds should be an Array.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [] }), 400, 'fileIds is empty.');
+    assertApiError(await api(srv, 'POST', url, {}), 400, 'fileIds parameter is missing.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId, 5] }), 400);
+    assertApiError(await api(srv, 'POST', url, undefined, { rawBody: '{"fileIds": [' }), 400);
+    assertApiError(await api(srv, 'POST', url, undefined, { rawBody: '"just a string"' }), 400);
     assert.equal(await exists(a.fileId), true, 'a refused batch deletes nothing');
     // Exactly 100 is allowed (here: all missing → 404, not 400).
     const hundred = Array.from({ length: 100 }, (_, i) => fakeId(i + 1));
-    const r = await api('POST', url, { fileIds: hundred });
+    const r = await api(srv, 'POST', url, { fileIds: hundred });
     assertApiError(r, 404);
     assert.equal(r.body.missingFileIds.length, 100);
   });
 
   test('a malformed id is refused with a 4xx and nothing is deleted', async () => {
     const a = await uploadImage();
-    const r = await api('POST', url, { fileIds: [a.fileId, 'not-an-id'] });
+    const r = await api(srv, 'POST', url, { fileIds: [a.fileId, 'not-an-id'] });
     assert.ok(r.status === 400 || r.status === 404, r.text);
     assertApiError(r, r.status);
     assert.equal(await exists(a.fileId), true);
@@ -195,7 +130,7 @@ describe('POST /v1/files/addTags and /removeTags', () => {
   test('addTags merges without duplicates; removeTags removes; last tag removed → null', async () => {
     const a = await uploadImage({ tags: 'old,shared' });
     const b = await uploadImage();
-    const r = await api('POST', '/v1/files/addTags', { fileIds: [a.fileId, b.fileId], tags: ['shared', 'new1', 'new2'] });
+    const r = await api(srv, 'POST', '/v1/files/addTags', { fileIds: [a.fileId, b.fileId], tags: ['shared', 'new1', 'new2'] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(Object.keys(r.body), ['successfullyUpdatedFileIds']);
     assert.deepEqual([...r.body.successfullyUpdatedFileIds].sort(), [a.fileId, b.fileId].sort());
@@ -203,16 +138,16 @@ describe('POST /v1/files/addTags and /removeTags', () => {
     assert.deepEqual([...(await details(b.fileId)).tags].sort(), ['new1', 'new2', 'shared']);
     // The current version carries the same tags.
     const da = await details(a.fileId);
-    const v = await api('GET', `/v1/files/${a.fileId}/versions/${da.versionInfo.id}`);
+    const v = await api(srv, 'GET', `/v1/files/${a.fileId}/versions/${da.versionInfo.id}`);
     assert.deepEqual([...v.body.tags].sort(), ['new1', 'new2', 'old', 'shared']);
 
-    const rm = await api('POST', '/v1/files/removeTags', { fileIds: [a.fileId, b.fileId], tags: ['shared', 'new1', 'absent'] });
+    const rm = await api(srv, 'POST', '/v1/files/removeTags', { fileIds: [a.fileId, b.fileId], tags: ['shared', 'new1', 'absent'] });
     assert.equal(rm.status, 200, rm.text);
     assert.deepEqual([...rm.body.successfullyUpdatedFileIds].sort(), [a.fileId, b.fileId].sort());
     assert.deepEqual([...(await details(a.fileId)).tags].sort(), ['new2', 'old']);
     assert.deepEqual((await details(b.fileId)).tags, ['new2']);
 
-    const rm2 = await api('POST', '/v1/files/removeTags', { fileIds: [b.fileId], tags: ['new2'] });
+    const rm2 = await api(srv, 'POST', '/v1/files/removeTags', { fileIds: [b.fileId], tags: ['new2'] });
     assert.equal(rm2.status, 200, rm2.text);
     assert.equal((await details(b.fileId)).tags, null);
   });
@@ -220,7 +155,7 @@ describe('POST /v1/files/addTags and /removeTags', () => {
   test('a missing file → 404 with missingFileIds and nothing changed', async () => {
     const a = await uploadImage({ tags: 'keep' });
     for (const path of ['/v1/files/addTags', '/v1/files/removeTags']) {
-      const r = await api('POST', path, { fileIds: [a.fileId, MISSING], tags: ['keep', 'added'] });
+      const r = await api(srv, 'POST', path, { fileIds: [a.fileId, MISSING], tags: ['keep', 'added'] });
       assertApiError(r, 404);
       assert.deepEqual(r.body.missingFileIds, [MISSING]);
       assert.deepEqual((await details(a.fileId)).tags, ['keep']);
@@ -232,20 +167,20 @@ describe('POST /v1/files/addTags and /removeTags', () => {
     const before = await details(a.fileId);
     const fiftyOne = Array.from({ length: 50 }, (_, i) => fakeId(i + 1)).concat(a.fileId);
     for (const path of ['/v1/files/addTags', '/v1/files/removeTags']) {
-      assertApiError(await api('POST', path, { fileIds: fiftyOne, tags: ['x'] }), 400, 'A maximum of 50 files can be edited at a time.');
-      assertApiError(await api('POST', path, { tags: ['x'] }), 400, 'fileIds parameter is missing.');
-      assertApiError(await api('POST', path, { fileIds: [], tags: ['x'] }), 400, 'fileIds is empty.');
-      assertApiError(await api('POST', path, { fileIds: a.fileId, tags: ['x'] }), 400, 'fileIds should be an Array.');
-      assertApiError(await api('POST', path, { fileIds: [a.fileId] }), 400, 'tags parameter is missing.');
-      assertApiError(await api('POST', path, { fileIds: [a.fileId], tags: [] }), 400, 'tags array cannot be empty.');
-      assertApiError(await api('POST', path, { fileIds: [a.fileId], tags: 'x' }), 400);
-      assertApiError(await api('POST', path, { fileIds: [a.fileId], tags: [1] }), 400);
-      assertApiError(await api('POST', path, { fileIds: [a.fileId], tags: ['100%'] }), 400);
-      assertApiError(await api('POST', path, { fileIds: [a.fileId], tags: ['y'.repeat(501)] }), 400, /500/);
+      assertApiError(await api(srv, 'POST', path, { fileIds: fiftyOne, tags: ['x'] }), 400, 'A maximum of 50 files can be edited at a time.');
+      assertApiError(await api(srv, 'POST', path, { tags: ['x'] }), 400, 'fileIds parameter is missing.');
+      assertApiError(await api(srv, 'POST', path, { fileIds: [], tags: ['x'] }), 400, 'fileIds is empty.');
+      assertApiError(await api(srv, 'POST', path, { fileIds: a.fileId, tags: ['x'] }), 400, 'fileIds should be an Array.');
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId] }), 400, 'tags parameter is missing.');
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId], tags: [] }), 400, 'tags array cannot be empty.');
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId], tags: 'x' }), 400);
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId], tags: [1] }), 400);
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId], tags: ['100%'] }), 400);
+      assertApiError(await api(srv, 'POST', path, { fileIds: [a.fileId], tags: ['y'.repeat(501)] }), 400, /500/);
     }
     // Exactly 50 is allowed (all but one missing here → 404, not 400).
     const fifty = Array.from({ length: 49 }, (_, i) => fakeId(i + 1)).concat(a.fileId);
-    assertApiError(await api('POST', '/v1/files/addTags', { fileIds: fifty, tags: ['x'] }), 404);
+    assertApiError(await api(srv, 'POST', '/v1/files/addTags', { fileIds: fifty, tags: ['x'] }), 404);
     assert.deepEqual(await details(a.fileId), before);
   });
 
@@ -253,7 +188,7 @@ describe('POST /v1/files/addTags and /removeTags', () => {
     const long = Array.from({ length: 9 }, (_, i) => `${i}${'t'.repeat(49)}`); // 450 characters
     const full = await uploadImage({ tags: long.join(',') });
     const other = await uploadImage({ tags: 'small' });
-    const r = await api('POST', '/v1/files/addTags', { fileIds: [other.fileId, full.fileId], tags: ['z'.repeat(60)] });
+    const r = await api(srv, 'POST', '/v1/files/addTags', { fileIds: [other.fileId, full.fileId], tags: ['z'.repeat(60)] });
     assertApiError(r, 400, /500/);
     assert.deepEqual((await details(other.fileId)).tags, ['small']);
     assert.equal((await details(full.fileId)).tags.length, 9);
@@ -266,9 +201,9 @@ describe('POST /v1/files/removeAITags', () => {
   test('removes the named AITags from every file; none left → null', async () => {
     const a = await uploadImage();
     const b = await uploadImage();
-    seedAITags(a.fileId, ['Shirt', 'Cotton', 'Blue']);
-    seedAITags(b.fileId, ['Shirt']);
-    const r = await api('POST', url, { fileIds: [a.fileId, b.fileId], AITags: ['Shirt', 'Cotton', 'Absent'] });
+    seedAITagNames(a.fileId, ['Shirt', 'Cotton', 'Blue']);
+    seedAITagNames(b.fileId, ['Shirt']);
+    const r = await api(srv, 'POST', url, { fileIds: [a.fileId, b.fileId], AITags: ['Shirt', 'Cotton', 'Absent'] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual([...r.body.successfullyUpdatedFileIds].sort(), [a.fileId, b.fileId].sort());
     const da = await details(a.fileId);
@@ -277,13 +212,13 @@ describe('POST /v1/files/removeAITags', () => {
     assert.equal((await details(b.fileId)).AITags, null);
     // A file without AITags is fine.
     const c = await uploadImage();
-    assert.equal((await api('POST', url, { fileIds: [c.fileId], AITags: ['Blue'] })).status, 200);
+    assert.equal((await api(srv, 'POST', url, { fileIds: [c.fileId], AITags: ['Blue'] })).status, 200);
   });
 
   test('a missing file → 404 with missingFileIds and nothing changed', async () => {
     const a = await uploadImage();
-    seedAITags(a.fileId, ['Shirt', 'Cotton']);
-    const r = await api('POST', url, { fileIds: [MISSING, a.fileId], AITags: ['Shirt'] });
+    seedAITagNames(a.fileId, ['Shirt', 'Cotton']);
+    const r = await api(srv, 'POST', url, { fileIds: [MISSING, a.fileId], AITags: ['Shirt'] });
     assertApiError(r, 404);
     assert.deepEqual(r.body.missingFileIds, [MISSING]);
     assert.deepEqual(aiNames(await details(a.fileId)), ['Shirt', 'Cotton']);
@@ -291,17 +226,17 @@ describe('POST /v1/files/removeAITags', () => {
 
   test('limits and validation → 400', async () => {
     const a = await uploadImage();
-    seedAITags(a.fileId, ['Shirt']);
+    seedAITagNames(a.fileId, ['Shirt']);
     const fiftyOne = Array.from({ length: 50 }, (_, i) => fakeId(i + 1)).concat(a.fileId);
-    assertApiError(await api('POST', url, { fileIds: fiftyOne, AITags: ['Shirt'] }), 400, 'A maximum of 50 files can be edited at a time.');
-    assertApiError(await api('POST', url, { AITags: ['Shirt'] }), 400, 'fileIds parameter is missing.');
-    assertApiError(await api('POST', url, { fileIds: [], AITags: ['Shirt'] }), 400, 'fileIds is empty.');
-    assertApiError(await api('POST', url, { fileIds: a.fileId, AITags: ['Shirt'] }), 400, 'fileIds should be an Array.');
-    assertApiError(await api('POST', url, { fileIds: [a.fileId] }), 400, 'AITags parameter is missing.');
-    assertApiError(await api('POST', url, { fileIds: [a.fileId], AITags: [] }), 400, 'AITags array cannot be empty.');
-    assertApiError(await api('POST', url, { fileIds: [a.fileId], AITags: 'Shirt' }), 400);
-    assertApiError(await api('POST', url, { fileIds: [a.fileId], AITags: [{ name: 'Shirt' }] }), 400);
-    assertApiError(await api('POST', url, { fileIds: [a.fileId], tags: ['Shirt'] }), 400, 'AITags parameter is missing.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: fiftyOne, AITags: ['Shirt'] }), 400, 'A maximum of 50 files can be edited at a time.');
+    assertApiError(await api(srv, 'POST', url, { AITags: ['Shirt'] }), 400, 'fileIds parameter is missing.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [], AITags: ['Shirt'] }), 400, 'fileIds is empty.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: a.fileId, AITags: ['Shirt'] }), 400, 'fileIds should be an Array.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId] }), 400, 'AITags parameter is missing.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId], AITags: [] }), 400, 'AITags array cannot be empty.');
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId], AITags: 'Shirt' }), 400);
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId], AITags: [{ name: 'Shirt' }] }), 400);
+    assertApiError(await api(srv, 'POST', url, { fileIds: [a.fileId], tags: ['Shirt'] }), 400, 'AITags parameter is missing.');
     assert.deepEqual(aiNames(await details(a.fileId)), ['Shirt']);
   });
 });

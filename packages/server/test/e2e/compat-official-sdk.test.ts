@@ -18,19 +18,20 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { SignJWT } from 'jose';
-import ImageKit, { toFile, type APIError, type APIPromise } from '@imagekit/nodejs';
+import ImageKit, { toFile } from '@imagekit/nodejs';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { fetchBytes, sha256 } from '../support/e2e-helpers.js';
 import {
   SPEC_MISSING_MESSAGE,
   assertErrorBody,
   assertMatchesSchema,
+  expectSdkError as fails,
+  expectSdkOk as ok,
   responseSchemaFor,
-  type MatchOptions,
   specAvailable,
 } from '../support/spec.js';
 
@@ -68,7 +69,6 @@ async function image(width: number, height: number, format: 'jpeg' | 'png' | 'we
   return { bytes, width, height, mime: `image/${format}`, hasAlpha: Boolean(meta.hasAlpha) };
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 // ------------------------------------------------------------------------------------------
 // Recording fetch: observes what the SDK sends (URL, method, headers); never alters it.
@@ -91,50 +91,6 @@ const lastSent = (): Sent => {
 };
 
 // ------------------------------------------------------------------------------------------
-// Calling through the SDK with spec validation.
-
-type Ctor = abstract new (...args: never[]) => APIError;
-
-/** Awaits an SDK call, checks the status and validates the JSON body against the spec. */
-async function ok<T>(call: APIPromise<T>, specPath: string, method: string, status = 200): Promise<T> {
-  const { data, response } = await call.withResponse();
-  assert.equal(response.status, status, `${method.toUpperCase()} ${specPath}: status`);
-  const ref = responseSchemaFor(specPath, method, status);
-  if (ref === null || status === 204) {
-    assert.ok(data === null || data === undefined || (typeof data === 'object' && Object.keys(data).length === 0), 'no body expected');
-    return data;
-  }
-  assert.match(response.headers.get('content-type') ?? '', /^application\/json/, 'JSON content-type');
-  assertMatchesSchema(data, ref);
-  return data;
-}
-
-/** Expects the SDK call to fail with `Err` and `status`; validates the error body against the spec. */
-async function fails<E extends APIError>(
-  call: Promise<unknown>,
-  Err: Ctor & (new (...a: never[]) => E),
-  status: number,
-  specPath: string,
-  method: string,
-  opts: MatchOptions = {},
-): Promise<E & { error: Record<string, unknown> }> {
-  let caught: unknown;
-  try {
-    await call;
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught, `${method.toUpperCase()} ${specPath}: expected ${Err.name} (${status}), but the call succeeded`);
-  assert.ok(
-    caught instanceof Err,
-    `${method.toUpperCase()} ${specPath}: expected ${Err.name}, got ${(caught as Error).name}: ${(caught as Error).message}`,
-  );
-  const err = caught as E & { error: Record<string, unknown> };
-  assert.equal(err.status, status);
-  assertErrorBody(err.error, specPath, method, status, opts);
-  return err;
-}
-
 // Spec path templates.
 const P = {
   uploadV1: '/api/v1/files/upload',
@@ -209,11 +165,6 @@ describe('compatibility: official @imagekit/nodejs SDK against Tessera', { skip:
 
   async function getDetails(fileId: string) {
     return ok(client.files.get(fileId), P.details, 'get');
-  }
-
-  async function fetchBytes(url: string): Promise<{ status: number; type: string | null; bytes: Buffer }> {
-    const res = await fetch(url);
-    return { status: res.status, type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
   }
 
   // ---------------------------------------------------------------------------------------
@@ -313,7 +264,7 @@ describe('compatibility: official @imagekit/nodejs SDK against Tessera', { skip:
       const up = await upload(png, 'served.png', { folder: '/compat/serve', useUniqueFileName: false });
       const got = await fetchBytes(up.url!);
       assert.equal(got.status, 200);
-      assert.equal(got.type, 'image/png');
+      assert.equal(got.headers.get('content-type'), 'image/png');
       assert.ok(got.bytes.equals(png.bytes), 'byte-identical');
 
       const head = await fetch(up.url!, { method: 'HEAD' });

@@ -23,6 +23,7 @@ import {
   download,
   getDetails,
   makePng,
+  multipartEnds,
   sha256,
   storeCounts,
   tmpFiles,
@@ -58,13 +59,7 @@ describe('kill -9 during a large upload', () => {
     const SIZE = 300 * 1024 * 1024;
     const CHUNK = randomBytes(1024 * 1024);
     const boundary = 'tessera-crash-boundary-7f3a';
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="fileName"\r\n\r\nbig.bin\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="useUniqueFileName"\r\n\r\nfalse\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const { head, tail } = multipartEnds(boundary, { fileName: 'big.bin', useUniqueFileName: 'false' }, 'big.bin');
 
     const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
       method: 'POST',

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import ImageKit, { type APIError, type APIPromise } from '@imagekit/nodejs';
+import ImageKit, { type APIError } from '@imagekit/nodejs';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
   api,
@@ -23,6 +23,8 @@ import {
   SPEC_MISSING_MESSAGE,
   assertErrorBody,
   assertMatchesSchema,
+  expectSdkError,
+  expectSdkOk as ok,
   responseSchemaFor,
   specAvailable,
 } from '../support/spec.js';
@@ -375,7 +377,7 @@ describe('custom metadata values on upload and update', () => {
 // ------------------------------------------------------------------------------------------
 // The official SDK.
 
-type Ctor = abstract new (...args: never[]) => APIError;
+type ErrorClass = new (...args: never[]) => APIError;
 
 describe('custom metadata fields through the official @imagekit/nodejs SDK', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {
   let client: ImageKit;
@@ -384,25 +386,9 @@ describe('custom metadata fields through the official @imagekit/nodejs SDK', { s
     client = new ImageKit({ privateKey: server.privateKey, baseURL: server.baseUrl, maxRetries: 0 });
   });
 
-  async function ok<T>(call: APIPromise<T>, path: string, method: string, status = 200): Promise<T> {
-    const { data, response } = await call.withResponse();
-    assert.equal(response.status, status, `${method.toUpperCase()} ${path}`);
-    const ref = responseSchemaFor(path, method, status);
-    if (ref !== null && status !== 204) assertMatchesSchema(data, ref);
-    return data;
-  }
-
-  async function fails(call: Promise<unknown>, Err: Ctor, status: number, path: string, method: string, re?: RegExp) {
-    let caught: unknown;
-    try {
-      await call;
-    } catch (e) {
-      caught = e;
-    }
-    assert.ok(caught instanceof Err, `expected ${Err.name}, got ${String(caught)}`);
-    const err = caught as APIError & { error: Record<string, unknown> };
-    assert.equal(err.status, status);
-    assertErrorBody(err.error, path, method, status, SCHEMA_ERROR);
+  /** Fails as the spec says (ImageKit's `errors` map allowed beside message/help), the message matching `re`. */
+  async function fails(call: Promise<unknown>, Err: ErrorClass, status: number, path: string, method: string, re?: RegExp) {
+    const err = await expectSdkError(call, Err, status, path, method, SCHEMA_ERROR);
     if (re) assert.match(String(err.error.message), re);
   }
 

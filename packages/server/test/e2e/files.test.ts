@@ -8,14 +8,24 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../support/server.js';
+import {
+  api,
+  assertApiError,
+  assertServes,
+  blobFiles,
+  fetchBytes,
+  queryDb,
+  readResponse,
+  seedAITags,
+  solidImage,
+  uploadFile,
+  type ApiResponse,
+} from '../support/e2e-helpers.js';
 
 let srv: TestServer;
-let auth: string;
 
 const HEX24 = /^[0-9a-f]{24}$/;
 const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -29,55 +39,18 @@ const FILE_DETAILS_KEYS = new Set([
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
 type Json = any;
-interface Res {
-  status: number;
-  headers: Headers;
-  text: string;
-  body: Json;
+
+/** The spec's error body with Tessera's machine-readable `reason`. */
+function assertReason(res: ApiResponse, status: number, reason: string): void {
+  assertApiError(res, status);
+  assert.equal(res.body.reason, reason, res.text);
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<Res> {
-  const headers: Record<string, string> = { authorization: auth };
-  const init: RequestInit = { method, headers };
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  const r = await fetch(srv.baseUrl + path, init);
-  const text = await r.text();
-  let parsed: Json;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: r.status, headers: r.headers, text, body: parsed };
-}
-
-/** A 4xx with the spec's error body; never a 500. */
-function assertApiError(res: Res, status: number, reason?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.equal(typeof res.body?.message, 'string', res.text);
-  assert.equal(typeof res.body?.help, 'string', res.text);
-  assert.ok(res.body.message.length > 0);
-  if (reason !== undefined) assert.equal(res.body.reason, reason, res.text);
-}
-
-async function upload(bytes: Buffer, fileName: string, fields: Record<string, string> = {}): Promise<Json> {
-  const fd = new FormData();
-  fd.append('file', new Blob([new Uint8Array(bytes)]), fileName);
-  fd.append('fileName', fileName);
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  const r = await fetch(`${srv.baseUrl}/api/v1/files/upload`, { method: 'POST', headers: { authorization: auth }, body: fd });
-  const text = await r.text();
-  assert.equal(r.status, 200, `upload failed: ${text}`);
-  return JSON.parse(text);
-}
 
 /** Uploads every buffer to the same path (useUniqueFileName=false): one file, one version each. */
 async function uploadVersions(folder: string, name: string, all: Buffer[], fields: Record<string, string> = {}): Promise<Json[]> {
   const out: Json[] = [];
-  for (const b of all) out.push(await upload(b, name, { folder, useUniqueFileName: 'false', ...fields }));
+  for (const b of all) out.push(await uploadFile(srv, b, name, { folder, useUniqueFileName: 'false', ...fields }));
   for (const u of out) assert.equal(u.fileId, out[0].fileId);
   return out;
 }
@@ -86,73 +59,29 @@ let shade = 0;
 /** A JPEG whose bytes differ from every other one this file makes. */
 function jpeg(width = 40, height = 30): Promise<Buffer> {
   shade += 7;
-  return sharp({ create: { width, height, channels: 3, background: { r: shade % 256, g: (shade * 3) % 256, b: 90 } } })
-    .jpeg({ quality: 90 })
-    .toBuffer();
+  return solidImage(width, height, { r: shade % 256, g: (shade * 3) % 256, b: 90 }, 'jpeg', 90);
 }
 
-async function fetchBytes(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-  const r = await fetch(url, init);
-  return { status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) };
-}
-
-async function assertServes(url: string, expected: Buffer): Promise<void> {
-  const r = await fetchBytes(url);
-  assert.equal(r.status, 200, `GET ${url} → ${r.status}: ${r.bytes.toString('utf8').slice(0, 200)}`);
-  assert.ok(r.bytes.equals(expected), `GET ${url} served other bytes`);
-}
-
+/** A delivery URL that is refused with the spec's error body. */
 async function assertDeliveryError(url: string, status: number): Promise<void> {
-  const r = await fetch(url);
-  const text = await r.text();
-  assertApiError({ status: r.status, headers: r.headers, text, body: JSON.parse(text) }, status);
+  assertApiError(await readResponse(await fetch(url)), status);
 }
 
-function blobPaths(): Set<string> {
-  const out = new Set<string>();
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const n of readdirSync(dir)) {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.add(p);
-    }
-  };
-  walk(join(srv.dataDir, 'blobs'));
-  return out;
-}
-
-function withDb<T>(fn: (db: Database.Database) => T): T {
-  const db = new Database(join(srv.dataDir, 'tessera.db'));
-  db.pragma('busy_timeout = 5000');
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
+/** Absolute paths of every blob on disk. */
+const blobPaths = () => new Set(blobFiles(srv.dataDir).map((f) => join(srv.dataDir, 'blobs', f)));
 
 function fileIdAt(filePath: string): string | undefined {
-  return withDb((db) => (db.prepare('select id from files where file_path = ?').get(filePath) as { id: string } | undefined)?.id);
-}
-
-function seedAITags(fileId: string, tags: Array<{ name: string; confidence: number; source: string }>): void {
-  withDb((db) => {
-    const json = JSON.stringify(tags);
-    const row = db.prepare('select current_version_id as v from files where id = ?').get(fileId) as { v: string };
-    db.prepare('update files set ai_tags = ? where id = ?').run(json, fileId);
-    db.prepare('update file_versions set ai_tags = ? where id = ?').run(json, row.v);
-  });
+  return queryDb<{ id: string }>(srv.dataDir, 'select id from files where file_path = ?', filePath)[0]?.id;
 }
 
 async function details(fileId: string): Promise<Json> {
-  const r = await api('GET', `/v1/files/${fileId}/details`);
+  const r = await api(srv, 'GET', `/v1/files/${fileId}/details`);
   assert.equal(r.status, 200, r.text);
   return r.body;
 }
 
 async function versions(fileId: string): Promise<Json[]> {
-  const r = await api('GET', `/v1/files/${fileId}/versions`);
+  const r = await api(srv, 'GET', `/v1/files/${fileId}/versions`);
   assert.equal(r.status, 200, r.text);
   assert.ok(Array.isArray(r.body));
   return (r.body as Json[]).sort((a, b) => a.versionInfo.name.localeCompare(b.versionInfo.name, 'en', { numeric: true }));
@@ -193,11 +122,10 @@ function assertDetailsShape(d: Json): void {
 
 before(async () => {
   srv = await startTestServer();
-  auth = `Basic ${Buffer.from(`${srv.privateKey}:`).toString('base64')}`;
   // Custom metadata values are only accepted for fields that exist (ImageKit: create the field first).
   const fields = { brand: 'Text', price: 'Number', keep: 'Text', drop: 'Number', added: 'Boolean', n: 'Number', k: 'Text' };
   for (const [name, type] of Object.entries(fields)) {
-    const res = await api('POST', '/v1/customMetadataFields', { name, label: name, schema: { type } });
+    const res = await api(srv, 'POST', '/v1/customMetadataFields', { name, label: name, schema: { type } });
     assert.equal(res.status, 201, res.text);
   }
 });
@@ -210,7 +138,7 @@ describe('get file details', () => {
   test('every field of an uploaded JPEG, with its value and type', async () => {
     const t0 = Date.now();
     const bytes = await jpeg(64, 48);
-    const up = await upload(bytes, 'detail photo.jpg', {
+    const up = await uploadFile(srv, bytes, 'detail photo.jpg', {
       folder: 'details/sub',
       useUniqueFileName: 'false',
       tags: 'red,sample',
@@ -251,8 +179,8 @@ describe('get file details', () => {
   });
 
   test('a PNG with alpha and a non-image file', async () => {
-    const png = await sharp({ create: { width: 10, height: 12, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 0.5 } } }).png().toBuffer();
-    const p = await details((await upload(png, 'alpha.png')).fileId);
+    const png = await solidImage(10, 12, { r: 1, g: 2, b: 3, alpha: 0.5 });
+    const p = await details((await uploadFile(srv, png, 'alpha.png')).fileId);
     assertDetailsShape(p);
     assert.equal(p.mime, 'image/png');
     assert.equal(p.hasAlpha, true);
@@ -264,7 +192,7 @@ describe('get file details', () => {
     assert.ok(p.name.startsWith('alpha_') && p.name.endsWith('.png'), `unique name expected, got ${p.name}`);
 
     const txt = Buffer.from('plain words\n');
-    const t = await details((await upload(txt, 'notes.txt', { useUniqueFileName: 'false' })).fileId);
+    const t = await details((await uploadFile(srv, txt, 'notes.txt', { useUniqueFileName: 'false' })).fileId);
     assertDetailsShape(t);
     assert.equal(t.fileType, 'non-image');
     assert.equal(t.size, txt.length);
@@ -274,8 +202,8 @@ describe('get file details', () => {
   });
 
   test('unknown fileId → 404; malformed → 400', async () => {
-    assertApiError(await api('GET', '/v1/files/0123456789abcdef01234567/details'), 404);
-    const bad = await api('GET', '/v1/files/not-an-id/details');
+    assertApiError(await api(srv, 'GET', '/v1/files/0123456789abcdef01234567/details'), 404);
+    const bad = await api(srv, 'GET', '/v1/files/not-an-id/details');
     assertApiError(bad, 400);
     assert.equal(bad.body.message, 'Your request contains invalid fileId parameter.');
   });
@@ -286,7 +214,7 @@ describe('update file details', () => {
   let lastUpdatedAt: string;
 
   before(async () => {
-    const up = await upload(await jpeg(), 'upd.jpg', {
+    const up = await uploadFile(srv, await jpeg(), 'upd.jpg', {
       folder: 'upd',
       useUniqueFileName: 'false',
       customMetadata: JSON.stringify({ keep: 'yes', drop: 1 }),
@@ -296,7 +224,7 @@ describe('update file details', () => {
   });
 
   async function patch(body: unknown): Promise<Json> {
-    const r = await api('PATCH', `/v1/files/${fileId}/details`, body);
+    const r = await api(srv, 'PATCH', `/v1/files/${fileId}/details`, body);
     assert.equal(r.status, 200, r.text);
     assertDetailsShape(r.body);
     assert.ok(Date.parse(r.body.updatedAt) >= Date.parse(lastUpdatedAt), 'updatedAt went backwards');
@@ -335,14 +263,14 @@ describe('update file details', () => {
     assert.deepEqual(d.tags, ['x', 'y']);
     assert.equal(d.customCoordinates, '0,0,5,5');
     assert.equal(d.description, 'both');
-    const v = await api('GET', `/v1/files/${fileId}/versions/${d.versionInfo.id}`);
+    const v = await api(srv, 'GET', `/v1/files/${fileId}/versions/${d.versionInfo.id}`);
     assert.equal(v.status, 200, v.text);
     assert.deepEqual(v.body.tags, ['x', 'y']);
     assert.equal(v.body.customCoordinates, '0,0,5,5');
   });
 
   test('removeAITags: named ones, then "all"', async () => {
-    seedAITags(fileId, [
+    seedAITags(srv.dataDir, fileId, [
       { name: 'Shirt', confidence: 90.12, source: 'google-auto-tagging' },
       { name: 'T-shirt', confidence: 80.12, source: 'aws-auto-tagging' },
       { name: 'Cotton', confidence: 70, source: 'aws-auto-tagging' },
@@ -360,38 +288,38 @@ describe('update file details', () => {
     const id = v1.fileId;
     const published = async () => Object.fromEntries((await versions(id)).map((v) => [v.versionInfo.id, v.isPublished]));
 
-    const off = await api('PATCH', `/v1/files/${id}/details`, { publish: { isPublished: false } });
+    const off = await api(srv, 'PATCH', `/v1/files/${id}/details`, { publish: { isPublished: false } });
     assert.equal(off.status, 200, off.text);
     assertDetailsShape(off.body);
     assert.equal(off.body.isPublished, false);
     assert.equal((await details(id)).isPublished, false);
     assert.deepEqual(await published(), { [v1.versionInfo.id]: true, [v2.versionInfo.id]: false });
 
-    const allOff = await api('PATCH', `/v1/files/${id}/details`, { publish: { isPublished: false, includeFileVersions: true } });
+    const allOff = await api(srv, 'PATCH', `/v1/files/${id}/details`, { publish: { isPublished: false, includeFileVersions: true } });
     assert.equal(allOff.status, 200, allOff.text);
     assert.deepEqual(await published(), { [v1.versionInfo.id]: false, [v2.versionInfo.id]: false });
 
-    const onCurrent = await api('PATCH', `/v1/files/${id}/details`, { publish: { isPublished: true, includeFileVersions: false } });
+    const onCurrent = await api(srv, 'PATCH', `/v1/files/${id}/details`, { publish: { isPublished: true, includeFileVersions: false } });
     assert.equal(onCurrent.status, 200, onCurrent.text);
     assert.equal(onCurrent.body.isPublished, true);
     assert.deepEqual(await published(), { [v1.versionInfo.id]: false, [v2.versionInfo.id]: true });
 
-    const allOn = await api('PATCH', `/v1/files/${id}/details`, { publish: { isPublished: true, includeFileVersions: true } });
+    const allOn = await api(srv, 'PATCH', `/v1/files/${id}/details`, { publish: { isPublished: true, includeFileVersions: true } });
     assert.equal(allOn.status, 200, allOn.text);
     assert.deepEqual(await published(), { [v1.versionInfo.id]: true, [v2.versionInfo.id]: true });
   });
 
   test('publish combined with other keys → 400 and nothing changes', async () => {
     const before = await details(fileId);
-    assertApiError(await api('PATCH', `/v1/files/${fileId}/details`, { publish: { isPublished: false }, tags: ['zzz'] }), 400);
-    assertApiError(await api('PATCH', `/v1/files/${fileId}/details`, { description: 'nope', publish: { isPublished: false } }), 400);
+    assertApiError(await api(srv, 'PATCH', `/v1/files/${fileId}/details`, { publish: { isPublished: false }, tags: ['zzz'] }), 400);
+    assertApiError(await api(srv, 'PATCH', `/v1/files/${fileId}/details`, { description: 'nope', publish: { isPublished: false } }), 400);
     const afterwards = await details(fileId);
     assert.deepEqual(afterwards, before);
   });
 
   test('unknown keys → 400', async () => {
-    assertApiError(await api('PATCH', `/v1/files/${fileId}/details`, { colour: 'red' }), 400);
-    assertApiError(await api('PATCH', `/v1/files/${fileId}/details`, { tags: ['ok'], isPrivateFile: true }), 400);
+    assertApiError(await api(srv, 'PATCH', `/v1/files/${fileId}/details`, { colour: 'red' }), 400);
+    assertApiError(await api(srv, 'PATCH', `/v1/files/${fileId}/details`, { tags: ['ok'], isPrivateFile: true }), 400);
     assert.notDeepEqual((await details(fileId)).tags, ['ok']);
   });
 
@@ -420,17 +348,17 @@ describe('update file details', () => {
       'null',
     ];
     for (const body of bad) {
-      const r = await api('PATCH', `/v1/files/${fileId}/details`, body);
+      const r = await api(srv, 'PATCH', `/v1/files/${fileId}/details`, body);
       assertApiError(r, 400);
     }
-    const broken = await api('PATCH', `/v1/files/${fileId}/details`, '{"tags": [');
+    const broken = await api(srv, 'PATCH', `/v1/files/${fileId}/details`, undefined, { rawBody: '{"tags": [' });
     assertApiError(broken, 400);
     assert.deepEqual(await details(fileId), before);
   });
 
   test('unknown or malformed fileId', async () => {
-    assertApiError(await api('PATCH', '/v1/files/0123456789abcdef01234567/details', { tags: ['a'] }), 404);
-    assertApiError(await api('PATCH', '/v1/files/xyz/details', { tags: ['a'] }), 400);
+    assertApiError(await api(srv, 'PATCH', '/v1/files/0123456789abcdef01234567/details', { tags: ['a'] }), 404);
+    assertApiError(await api(srv, 'PATCH', '/v1/files/xyz/details', { tags: ['a'] }), 400);
   });
 });
 
@@ -444,24 +372,24 @@ describe('delete file', () => {
     const oldVersionUrl = list.find((v) => v.type === 'file-version').url;
     await assertServes(oldVersionUrl, (await fetchBytes(oldVersionUrl)).bytes);
 
-    const r = await api('DELETE', `/v1/files/${v1.fileId}`);
+    const r = await api(srv, 'DELETE', `/v1/files/${v1.fileId}`);
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
     for (const p of added) assert.ok(!existsSync(p), `blob ${p} is still on disk`);
-    assertApiError(await api('GET', `/v1/files/${v1.fileId}/details`), 404);
-    assertApiError(await api('GET', `/v1/files/${v1.fileId}/versions`), 404);
-    assertApiError(await api('GET', `/v1/files/${v1.fileId}/versions/${v1.versionInfo.id}`), 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/details`), 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/versions`), 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/versions/${v1.versionInfo.id}`), 404);
     await assertDeliveryError(v2.url, 404);
     await assertDeliveryError(oldVersionUrl, 404);
 
-    assertApiError(await api('DELETE', `/v1/files/${v1.fileId}`), 404);
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${v1.fileId}`), 404);
   });
 
   test('malformed id → 400; other files untouched', async () => {
-    const keep = await upload(await jpeg(), 'keep.jpg');
-    assertApiError(await api('DELETE', '/v1/files/abc'), 400);
-    assertApiError(await api('DELETE', '/v1/files/0123456789abcdef01234567'), 404);
+    const keep = await uploadFile(srv, await jpeg(), 'keep.jpg');
+    assertApiError(await api(srv, 'DELETE', '/v1/files/abc'), 400);
+    assertApiError(await api(srv, 'DELETE', '/v1/files/0123456789abcdef01234567'), 404);
     assert.equal((await details(keep.fileId)).fileId, keep.fileId);
   });
 });
@@ -471,7 +399,7 @@ describe('copy file', () => {
     const s1 = await jpeg();
     const s2 = await jpeg(50, 20);
     const [src] = await uploadVersions('cp/a', 'pic.jpg', [s1, s2], { tags: 'orig', customMetadata: '{"k":"v"}' });
-    const r = await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/a/pic.jpg', destinationPath: '/cp/b/' });
+    const r = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/a/pic.jpg', destinationPath: '/cp/b/' });
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
@@ -499,7 +427,7 @@ describe('copy file', () => {
     assert.equal((await details(src.fileId)).filePath, '/cp/a/pic.jpg');
 
     // Deleting the source leaves the copy whole.
-    assert.equal((await api('DELETE', `/v1/files/${src.fileId}`)).status, 204);
+    assert.equal((await api(srv, 'DELETE', `/v1/files/${src.fileId}`)).status, 204);
     await assertServes(d.url, s2);
   });
 
@@ -508,7 +436,7 @@ describe('copy file', () => {
     const s2 = await jpeg(22, 22);
     await uploadVersions('cp/c', 'v.jpg', [s1, s2]);
 
-    assert.equal((await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/all', includeFileVersions: true })).status, 204);
+    assert.equal((await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/all', includeFileVersions: true })).status, 204);
     const allId = fileIdAt('/cp/all/v.jpg')!;
     const all = await versions(allId);
     assert.deepEqual(all.map((v) => v.versionInfo.name), ['Version 1', 'Version 2']);
@@ -519,14 +447,14 @@ describe('copy file', () => {
     await assertServes(all[1].url, s2);
     await assertServes((await details(allId)).url, s2);
 
-    assert.equal((await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/one/', includeFileVersions: false })).status, 204);
+    assert.equal((await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/one/', includeFileVersions: false })).status, 204);
     const one = await versions(fileIdAt('/cp/one/v.jpg')!);
     assert.equal(one.length, 1);
     assert.equal(one[0].width, 22);
 
     // The copy's versions have their own bytes: deleting one leaves the source's intact.
     const before = blobPaths();
-    assert.equal((await api('DELETE', `/v1/files/${allId}/versions/${all[0].versionInfo.id}`)).status, 204);
+    assert.equal((await api(srv, 'DELETE', `/v1/files/${allId}/versions/${all[0].versionInfo.id}`)).status, 204);
     assert.equal(blobPaths().size, before.size - 1);
     const src = await versions(fileIdAt('/cp/c/v.jpg')!);
     await assertServes(src[0].url, s1);
@@ -539,7 +467,7 @@ describe('copy file', () => {
     const s2 = await jpeg(33, 33);
     await uploadVersions('cp/src', 'same.jpg', [s1, s2]);
 
-    const r = await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/src/same.jpg', destinationPath: '/cp/dst/', includeFileVersions: true });
+    const r = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/src/same.jpg', destinationPath: '/cp/dst/', includeFileVersions: true });
     assert.equal(r.status, 204, r.text);
     assert.equal(fileIdAt('/cp/dst/same.jpg'), dest.fileId, 'the destination keeps its fileId');
     const list = await versions(dest.fileId);
@@ -555,7 +483,7 @@ describe('copy file', () => {
     await assertServes(list[1].url, s1);
 
     // Without includeFileVersions only the source's current version is appended.
-    assert.equal((await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/src/same.jpg', destinationPath: '/cp/dst/' })).status, 204);
+    assert.equal((await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/src/same.jpg', destinationPath: '/cp/dst/' })).status, 204);
     const list2 = await versions(dest.fileId);
     assert.equal(list2.length, 4);
     assert.equal(list2[3].versionInfo.name, 'Version 4');
@@ -565,18 +493,18 @@ describe('copy file', () => {
   });
 
   test('same folder → 400 SAME_SOURCE_AND_DESTINATION; missing source → 404 SOURCE_FILE_MISSING; bad input → 400', async () => {
-    await upload(await jpeg(), 'here.jpg', { folder: 'cp/same', useUniqueFileName: 'false' });
-    assertApiError(await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/same/' }), 400, 'SAME_SOURCE_AND_DESTINATION');
-    assertApiError(await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: 'cp/same' }), 400, 'SAME_SOURCE_AND_DESTINATION');
-    const missing = await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/nowhere/none.jpg', destinationPath: '/cp/x/' });
-    assertApiError(missing, 404, 'SOURCE_FILE_MISSING');
+    await uploadFile(srv, await jpeg(), 'here.jpg', { folder: 'cp/same', useUniqueFileName: 'false' });
+    assertReason(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/same/' }), 400, 'SAME_SOURCE_AND_DESTINATION');
+    assertReason(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: 'cp/same' }), 400, 'SAME_SOURCE_AND_DESTINATION');
+    const missing = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/nowhere/none.jpg', destinationPath: '/cp/x/' });
+    assertReason(missing, 404, 'SOURCE_FILE_MISSING');
     assert.equal(fileIdAt('/cp/x/none.jpg'), undefined);
-    assertApiError(await api('POST', '/v1/files/copy', {}), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg' }), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('POST', '/v1/files/copy', { destinationPath: '/cp/y/' }), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/y/', includeFileVersions: 'yes' }), 400);
-    assertApiError(await api('POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/../etc/' }), 400);
-    assertApiError(await api('POST', '/v1/files/copy', '[1,2]'), 400);
+    assertReason(await api(srv, 'POST', '/v1/files/copy', {}), 400, 'MISSING_PARAMETER');
+    assertReason(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg' }), 400, 'MISSING_PARAMETER');
+    assertReason(await api(srv, 'POST', '/v1/files/copy', { destinationPath: '/cp/y/' }), 400, 'MISSING_PARAMETER');
+    assertApiError(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/y/', includeFileVersions: 'yes' }), 400);
+    assertApiError(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/../etc/' }), 400);
+    assertApiError(await api(srv, 'POST', '/v1/files/copy', undefined, { rawBody: '[1,2]' }), 400);
     assert.equal(fileIdAt('/cp/y/here.jpg'), undefined);
   });
 });
@@ -586,7 +514,7 @@ describe('move file', () => {
     const s1 = await jpeg(41, 41);
     const s2 = await jpeg(42, 42);
     const [src, cur] = await uploadVersions('mv/a', 'pic.jpg', [s1, s2]);
-    const r = await api('POST', '/v1/files/move', { sourceFilePath: '/mv/a/pic.jpg', destinationPath: '/mv/b/' });
+    const r = await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/a/pic.jpg', destinationPath: '/mv/b/' });
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
@@ -614,9 +542,9 @@ describe('move file', () => {
     const s2 = await jpeg(53, 53);
     const [src] = await uploadVersions('mv/src', 'same.jpg', [s1, s2]);
 
-    const r = await api('POST', '/v1/files/move', { sourceFilePath: '/mv/src/same.jpg', destinationPath: 'mv/dst' });
+    const r = await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/src/same.jpg', destinationPath: 'mv/dst' });
     assert.equal(r.status, 204, r.text);
-    assertApiError(await api('GET', `/v1/files/${src.fileId}/details`), 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${src.fileId}/details`), 404);
     assert.equal(fileIdAt('/mv/src/same.jpg'), undefined);
     assert.equal(fileIdAt('/mv/dst/same.jpg'), dest.fileId);
 
@@ -633,17 +561,17 @@ describe('move file', () => {
 
     // Every byte of the merged history belongs to the destination now: deleting it leaves none behind.
     const before = blobPaths();
-    assert.equal((await api('DELETE', `/v1/files/${dest.fileId}`)).status, 204);
+    assert.equal((await api(srv, 'DELETE', `/v1/files/${dest.fileId}`)).status, 204);
     assert.equal(blobPaths().size, before.size - 3);
   });
 
   test('same folder → 400; missing source → 404 SOURCE_FILE_MISSING; bad input → 400', async () => {
-    await upload(await jpeg(), 'stay.jpg', { folder: 'mv/same', useUniqueFileName: 'false' });
-    assertApiError(await api('POST', '/v1/files/move', { sourceFilePath: '/mv/same/stay.jpg', destinationPath: '/mv/same/' }), 400, 'SAME_SOURCE_AND_DESTINATION');
-    assertApiError(await api('POST', '/v1/files/move', { sourceFilePath: '/mv/none/x.jpg', destinationPath: '/mv/z/' }), 404, 'SOURCE_FILE_MISSING');
-    assertApiError(await api('POST', '/v1/files/move', {}), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('POST', '/v1/files/move', { sourceFilePath: '/mv/same/stay.jpg' }), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('POST', '/v1/files/move', { sourceFilePath: 5, destinationPath: '/mv/z/' }), 400);
+    await uploadFile(srv, await jpeg(), 'stay.jpg', { folder: 'mv/same', useUniqueFileName: 'false' });
+    assertReason(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/same/stay.jpg', destinationPath: '/mv/same/' }), 400, 'SAME_SOURCE_AND_DESTINATION');
+    assertReason(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/none/x.jpg', destinationPath: '/mv/z/' }), 404, 'SOURCE_FILE_MISSING');
+    assertReason(await api(srv, 'POST', '/v1/files/move', {}), 400, 'MISSING_PARAMETER');
+    assertReason(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/same/stay.jpg' }), 400, 'MISSING_PARAMETER');
+    assertApiError(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: 5, destinationPath: '/mv/z/' }), 400);
     assert.ok(fileIdAt('/mv/same/stay.jpg'));
   });
 });
@@ -653,7 +581,7 @@ describe('rename file', () => {
     const s1 = await jpeg(61, 61);
     const s2 = await jpeg(62, 62);
     const [first, cur] = await uploadVersions('rn', 'old.jpg', [s1, s2]);
-    const r = await api('PUT', '/v1/files/rename', { filePath: '/rn/old.jpg', newFileName: 'new.jpg', purgeCache: false });
+    const r = await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn/old.jpg', newFileName: 'new.jpg', purgeCache: false });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body, {});
 
@@ -675,37 +603,37 @@ describe('rename file', () => {
     await assertServes(list[0].url, s1);
 
     // Without purgeCache at all: also an empty object.
-    const r2 = await api('PUT', '/v1/files/rename', { filePath: '/rn/new.jpg', newFileName: 'newer name.jpg' });
+    const r2 = await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn/new.jpg', newFileName: 'newer name.jpg' });
     assert.equal(r2.status, 200, r2.text);
     assert.deepEqual(r2.body, {});
     assert.equal((await details(first.fileId)).name, 'newer_name.jpg');
   });
 
   test('purgeCache true → purgeRequestId whose status can be read', async () => {
-    const up = await upload(await jpeg(), 'purge.jpg', { folder: 'rn', useUniqueFileName: 'false' });
-    const r = await api('PUT', '/v1/files/rename', { filePath: '/rn/purge.jpg', newFileName: 'purged.jpg', purgeCache: true });
+    const up = await uploadFile(srv, await jpeg(), 'purge.jpg', { folder: 'rn', useUniqueFileName: 'false' });
+    const r = await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn/purge.jpg', newFileName: 'purged.jpg', purgeCache: true });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(Object.keys(r.body), ['purgeRequestId']);
     assert.equal(typeof r.body.purgeRequestId, 'string');
     assert.ok(r.body.purgeRequestId.length > 0);
-    const s = await api('GET', `/v1/files/purge/${encodeURIComponent(r.body.purgeRequestId)}`);
+    const s = await api(srv, 'GET', `/v1/files/purge/${encodeURIComponent(r.body.purgeRequestId)}`);
     assert.equal(s.status, 200, s.text);
     assert.ok(['Pending', 'Completed'].includes(s.body.status), s.text);
     assert.equal((await details(up.fileId)).name, 'purged.jpg');
     // The spec answers an unknown purge request id with a 400.
-    assertApiError(await api('GET', '/v1/files/purge/0123456789abcdef01234567'), 400);
+    assertApiError(await api(srv, 'GET', '/v1/files/purge/0123456789abcdef01234567'), 400);
   });
 
   test('409 FILE_ALREADY_EXISTS; 400 SAME_OLD_AND_NEW_NAME; 404 FILE_MISSING; bad input 400', async () => {
-    const a = await upload(await jpeg(), 'a.jpg', { folder: 'rn2', useUniqueFileName: 'false' });
-    await upload(await jpeg(), 'b.jpg', { folder: 'rn2', useUniqueFileName: 'false' });
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'b.jpg' }), 409, 'FILE_ALREADY_EXISTS');
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'a.jpg' }), 400, 'SAME_OLD_AND_NEW_NAME');
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/zzz.jpg', newFileName: 'c.jpg' }), 404, 'FILE_MISSING');
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg' }), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('PUT', '/v1/files/rename', { newFileName: 'c.jpg' }), 400, 'MISSING_PARAMETER');
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'c.jpg', purgeCache: 'yes' }), 400);
-    assertApiError(await api('PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: '../c.jpg' }), 400);
+    const a = await uploadFile(srv, await jpeg(), 'a.jpg', { folder: 'rn2', useUniqueFileName: 'false' });
+    await uploadFile(srv, await jpeg(), 'b.jpg', { folder: 'rn2', useUniqueFileName: 'false' });
+    assertReason(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'b.jpg' }), 409, 'FILE_ALREADY_EXISTS');
+    assertReason(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'a.jpg' }), 400, 'SAME_OLD_AND_NEW_NAME');
+    assertReason(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/zzz.jpg', newFileName: 'c.jpg' }), 404, 'FILE_MISSING');
+    assertReason(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg' }), 400, 'MISSING_PARAMETER');
+    assertReason(await api(srv, 'PUT', '/v1/files/rename', { newFileName: 'c.jpg' }), 400, 'MISSING_PARAMETER');
+    assertApiError(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: 'c.jpg', purgeCache: 'yes' }), 400);
+    assertApiError(await api(srv, 'PUT', '/v1/files/rename', { filePath: '/rn2/a.jpg', newFileName: '../c.jpg' }), 400);
     const d = await details(a.fileId);
     assert.equal(d.filePath, '/rn2/a.jpg');
     await assertServes(d.url, (await fetchBytes(a.url)).bytes);
@@ -716,9 +644,7 @@ describe('auth on the management API', () => {
   test('no key and a wrong key are 401 with the error body', async () => {
     const wrong = `Basic ${Buffer.from('private_wrong_key:').toString('base64')}`;
     for (const headers of [{}, { authorization: wrong }] as Array<Record<string, string>>) {
-      const r = await fetch(`${srv.baseUrl}/v1/files/0123456789abcdef01234567/details`, { headers });
-      const text = await r.text();
-      assertApiError({ status: r.status, headers: r.headers, text, body: JSON.parse(text) }, 401);
+      assertApiError(await readResponse(await fetch(`${srv.baseUrl}/v1/files/0123456789abcdef01234567/details`, { headers })), 401);
     }
   });
 });

@@ -13,7 +13,6 @@ import { linkSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ImageKit, { type APIPromise } from '@imagekit/nodejs';
-import BetterSqlite3 from 'better-sqlite3';
 import { LocalBlobStore } from '../../src/adapters/blob/local/index.js';
 import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import type { FileRecord, VersionRecord } from '../../src/ports/metadata-store.js';
@@ -26,6 +25,7 @@ import {
   download,
   makeJpeg,
   makePng,
+  queryDb,
   sha256,
   sleep,
   storeCounts,
@@ -33,7 +33,7 @@ import {
   type ApiResponse,
 } from '../support/e2e-helpers.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { SPEC_MISSING_MESSAGE, assertErrorBody, assertMatchesSchema, responseSchemaFor, specAvailable } from '../support/spec.js';
+import { SPEC_MISSING_MESSAGE, assertMatchesSchema, expectSdkError, responseSchemaFor, specAvailable } from '../support/spec.js';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 after(async () => {
@@ -52,18 +52,9 @@ const sharedServer = () => (shared ??= start());
 
 // ---- reading the store beside the server ----
 
-function query<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
-  const db = new BetterSqlite3(join(dataDir, 'tessera.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
 /** Folder paths in a subtree (the folder included), sorted. */
 function folderPaths(dataDir: string, prefix: string): string[] {
-  return query<{ path: string }>(dataDir, 'select path from folders where substr(path, 1, ?) = ? order by path', prefix.length, prefix).map(
+  return queryDb<{ path: string }>(dataDir, 'select path from folders where substr(path, 1, ?) = ? order by path', prefix.length, prefix).map(
     (r) => r.path,
   );
 }
@@ -77,7 +68,7 @@ interface FileRow {
 
 /** Files in a subtree with their version counts, by path. */
 function filesIn(dataDir: string, prefix: string): Map<string, FileRow> {
-  const rows = query<FileRow>(
+  const rows = queryDb<FileRow>(
     dataDir,
     `select f.id, f.file_path, f.checksum, (select count(*) from file_versions v where v.file_id = f.id) as versions
        from files f where substr(f.file_path, 1, ?) = ? order by f.file_path`,
@@ -89,11 +80,11 @@ function filesIn(dataDir: string, prefix: string): Map<string, FileRow> {
 
 /** Blob keys referenced by version rows (every version owns its bytes). */
 function referencedBlobs(dataDir: string): number {
-  return query<{ n: number }>(dataDir, 'select count(distinct blob_key) as n from file_versions')[0]!.n;
+  return queryDb<{ n: number }>(dataDir, 'select count(distinct blob_key) as n from file_versions')[0]!.n;
 }
 
 function jobRow(dataDir: string, id: string): { status: string; attempts: number; progress: Record<string, unknown> } {
-  const r = query<{ status: string; attempts: number; progress: string }>(dataDir, 'select status, attempts, progress from jobs where id = ?', id)[0]!;
+  const r = queryDb<{ status: string; attempts: number; progress: string }>(dataDir, 'select status, attempts, progress from jobs where id = ?', id)[0]!;
   return { status: r.status, attempts: r.attempts, progress: JSON.parse(r.progress) as Record<string, unknown> };
 }
 
@@ -563,16 +554,7 @@ describe('official SDK: folders and bulk jobs', { timeout: 180_000, skip: specAv
   }
 
   async function fails(call: Promise<unknown>, status: number, path: string, method: string): Promise<Record<string, unknown>> {
-    try {
-      await call;
-    } catch (e) {
-      const err = e as InstanceType<typeof ImageKit.APIError>;
-      assert.ok(err instanceof ImageKit.APIError, String(e));
-      assert.equal(err.status, status, String(e));
-      assertErrorBody(err.error, path, method, status);
-      return err.error as Record<string, unknown>;
-    }
-    assert.fail(`${method} ${path}: expected ${status}`);
+    return (await expectSdkError(call, ImageKit.APIError, status, path, method)).error;
   }
 
   async function jobDone(jobId: string, type: string) {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { api, basicAuth, download, getDetails, sha256, sleep, tmpFiles } from '../support/e2e-helpers.js';
+import { api, basicAuth, download, getDetails, multipartEnds, sha256, sleep, tmpFiles } from '../support/e2e-helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
 
@@ -63,13 +63,7 @@ describe('graceful shutdown', () => {
 
     const payload = randomBytes(24 * 1024 * 1024);
     const boundary = 'tessera-sigterm-5b1c';
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="fileName"\r\n\r\ninflight.bin\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="useUniqueFileName"\r\n\r\nfalse\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="inflight.bin"\r\n` +
-        'Content-Type: application/octet-stream\r\n\r\n',
-    );
-    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const { head, tail } = multipartEnds(boundary, { fileName: 'inflight.bin', useUniqueFileName: 'false' }, 'inflight.bin');
     const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
       method: 'POST',
       agent: false,

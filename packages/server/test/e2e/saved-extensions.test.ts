@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import ImageKit, { toFile, type APIError } from '@imagekit/nodejs';
+import ImageKit, { APIError, toFile } from '@imagekit/nodejs';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { api, storeCounts, upload } from '../support/e2e-helpers.js';
 import { startProviderStubs, subjectOnPlainBackground, waitFor, type ProviderStubs } from '../support/provider-stubs.js';
-import { SPEC_MISSING_MESSAGE, assertErrorBody, assertMatchesSchema, responseSchemaFor, specAvailable } from '../support/spec.js';
+import { SPEC_MISSING_MESSAGE, assertErrorBody, assertMatchesSchema, expectSdkError, responseSchemaFor, specAvailable } from '../support/spec.js';
 
 type Json = Record<string, any>;
 
@@ -23,13 +23,8 @@ function ok(body: unknown, path: string, method: string, status: number): Json {
 }
 
 async function fails(p: Promise<unknown>, status: number, path: string, method: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    const err = e as APIError;
-    assert.equal(err.status, status, String(e));
-    assertErrorBody(err.error, path, method, status);
-    if (pattern) assert.match((err.error as Json).message, pattern);
-    return true;
-  });
+  const err = await expectSdkError(p, APIError, status, path, method);
+  if (pattern) assert.match(String(err.error.message), pattern);
 }
 
 describe('saved extensions', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {

@@ -12,13 +12,13 @@ import {
   api,
   assertApiError,
   assertNothingStored,
-  basicAuth,
   blobFiles,
   download,
-  execSql,
   getDetails,
   makeJpeg,
   makePng,
+  postUploadForm,
+  seedAITags,
   sha256,
   snapshot,
   tmpFiles,
@@ -106,15 +106,10 @@ describe('the file field', () => {
     form.append('tags', 'early');
     form.append('file', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'whatever.png');
     form.append('responseFields', 'tags');
-    const res = await fetch(`${server.baseUrl}/api/v1/files/upload`, {
-      method: 'POST',
-      headers: { authorization: basicAuth(server.privateKey) },
-      body: form,
-    });
-    const body = (await res.json()) as { name: string; tags: string[] };
-    assert.equal(res.status, 200, JSON.stringify(body));
-    assert.equal(body.name, 'fields-first.png');
-    assert.deepEqual(body.tags, ['early']);
+    const res = await postUploadForm(server, form);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.name, 'fields-first.png');
+    assert.deepEqual(res.body.tags, ['early']);
   });
 
   test('the v2 endpoint takes the same fields with the private key', async () => {
@@ -379,9 +374,7 @@ describe('existing paths: conflicts, versions and the overwrite rules', () => {
     assert.equal(v1.status, 200, v1.text);
     const fileId = v1.body.fileId as string;
     // Nothing in this issue produces AITags (extensions run later), so seed them in the store.
-    const aiTags = JSON.stringify([{ name: 'Rectangle', confidence: 91.5, source: 'google-auto-tagging' }]);
-    execSql(server.dataDir, 'update files set ai_tags = ? where id = ?', [aiTags, fileId]);
-    execSql(server.dataDir, 'update file_versions set ai_tags = ? where file_id = ?', [aiTags, fileId]);
+    seedAITags(server.dataDir, fileId, [{ name: 'Rectangle', confidence: 91.5, source: 'google-auto-tagging' }]);
     assert.equal((await getDetails(server, fileId)).body.AITags[0].name, 'Rectangle');
 
     // Flags false: what the request does not carry is kept.

@@ -4,97 +4,40 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../support/server.js';
+import {
+  api,
+  assertApiError,
+  assertServes,
+  blobFiles,
+  readResponse,
+  sha256,
+  solidImage,
+  upload,
+  uploadFile,
+} from '../support/e2e-helpers.js';
 
 let srv: TestServer;
-let auth: string;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
+type Json = any;
 
 const HEX24 = /^[0-9a-f]{24}$/;
 const ISO_MS_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are checked field by field
-type Json = any;
-interface Res {
-  status: number;
-  text: string;
-  body: Json;
-}
-
-async function api(method: string, path: string, body?: unknown): Promise<Res> {
-  const headers: Record<string, string> = { authorization: auth };
-  const init: RequestInit = { method, headers };
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
-  }
-  const r = await fetch(srv.baseUrl + path, init);
-  const text = await r.text();
-  let parsed: Json;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: r.status, text, body: parsed };
-}
-
-function assertApiError(res: Res, status: number, message?: string): void {
-  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text}`);
-  assert.equal(typeof res.body?.message, 'string', res.text);
-  assert.equal(typeof res.body?.help, 'string', res.text);
-  if (message !== undefined) assert.equal(res.body.message, message);
-}
-
-async function upload(bytes: Buffer, fileName: string, fields: Record<string, string> = {}): Promise<Json> {
-  const fd = new FormData();
-  fd.append('file', new Blob([new Uint8Array(bytes)]), fileName);
-  fd.append('fileName', fileName);
-  for (const [k, v] of Object.entries(fields)) fd.append(k, v);
-  const r = await fetch(`${srv.baseUrl}/api/v1/files/upload`, { method: 'POST', headers: { authorization: auth }, body: fd });
-  const text = await r.text();
-  assert.equal(r.status, 200, `upload failed: ${text}`);
-  return JSON.parse(text);
-}
-
 function jpeg(width: number, height: number, r: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r, g: 128, b: 255 - r } } }).jpeg().toBuffer();
+  return solidImage(width, height, { r, g: 128, b: 255 - r }, 'jpeg');
 }
-
-async function get(url: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-  const r = await fetch(url);
-  return { status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) };
-}
-
-async function assertServes(url: string, expected: Buffer): Promise<void> {
-  const r = await get(url);
-  assert.equal(r.status, 200, `GET ${url} → ${r.status}: ${r.bytes.toString('utf8').slice(0, 200)}`);
-  assert.equal(r.headers.get('content-type'), 'image/jpeg');
-  assert.ok(r.bytes.equals(expected), `GET ${url} served other bytes`);
-}
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** sha256 of every blob on disk. */
 function blobHashes(): Set<string> {
-  const out = new Set<string>();
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const n of readdirSync(dir)) {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.add(sha256(readFileSync(p)));
-    }
-  };
-  walk(join(srv.dataDir, 'blobs'));
-  return out;
+  return new Set(blobFiles(srv.dataDir).map((f) => sha256(readFileSync(join(srv.dataDir, 'blobs', f)))));
 }
 
 async function listVersions(fileId: string): Promise<Json[]> {
-  const r = await api('GET', `/v1/files/${fileId}/versions`);
+  const r = await api(srv, 'GET', `/v1/files/${fileId}/versions`);
   assert.equal(r.status, 200, r.text);
   assert.ok(Array.isArray(r.body), r.text);
   return r.body as Json[];
@@ -108,7 +51,6 @@ const byName = (list: Json[], n: number) => {
 
 before(async () => {
   srv = await startTestServer();
-  auth = `Basic ${Buffer.from(`${srv.privateKey}:`).toString('base64')}`;
 });
 
 after(async () => {
@@ -128,7 +70,7 @@ describe('file versions', () => {
   before(async () => {
     for (let i = 0; i < 3; i++) bytes.push(await jpeg(dims[i]![0], dims[i]![1], 40 + i * 80));
     for (let i = 0; i < 3; i++) {
-      ups.push(await upload(bytes[i]!, 'ver.jpg', { folder: 'versions', useUniqueFileName: 'false', tags: `t${i + 1}` }));
+      ups.push(await uploadFile(srv, bytes[i]!, 'ver.jpg', { folder: 'versions', useUniqueFileName: 'false', tags: `t${i + 1}` }));
     }
     fileId = ups[0].fileId;
   });
@@ -169,14 +111,14 @@ describe('file versions', () => {
       else assert.equal(u.searchParams.get('ik-obj-version'), null, 'the current version has the plain url');
     }
 
-    const d = await api('GET', `/v1/files/${fileId}/details`);
+    const d = await api(srv, 'GET', `/v1/files/${fileId}/details`);
     assert.equal(d.status, 200);
     assert.deepEqual(d.body.versionInfo, { id: ups[2].versionInfo.id, name: 'Version 3' });
     assert.equal(d.body.width, 50);
   });
 
   test('get one version', async () => {
-    const r = await api('GET', `/v1/files/${fileId}/versions/${ups[0].versionInfo.id}`);
+    const r = await api(srv, 'GET', `/v1/files/${fileId}/versions/${ups[0].versionInfo.id}`);
     assert.equal(r.status, 200, r.text);
     const v = r.body;
     assert.equal(v.type, 'file-version');
@@ -187,7 +129,7 @@ describe('file versions', () => {
     assert.equal(v.size, bytes[0]!.length);
     assert.deepEqual(v.tags, ['t1']);
 
-    const cur = await api('GET', `/v1/files/${fileId}/versions/${ups[2].versionInfo.id}`);
+    const cur = await api(srv, 'GET', `/v1/files/${fileId}/versions/${ups[2].versionInfo.id}`);
     assert.equal(cur.status, 200, cur.text);
     assert.equal(cur.body.type, 'file');
     assert.equal(cur.body.versionInfo.name, 'Version 3');
@@ -195,14 +137,14 @@ describe('file versions', () => {
 
   test('each version url serves that version\'s bytes; the plain url the current one', async () => {
     const list = await listVersions(fileId);
-    for (let i = 0; i < 3; i++) await assertServes(byName(list, i + 1).url, bytes[i]!);
+    for (let i = 0; i < 3; i++) await assertServes(byName(list, i + 1).url, bytes[i]!, 'image/jpeg');
     const plain = new URL(ups[2].url);
     plain.search = '';
-    await assertServes(plain.toString(), bytes[2]!);
+    await assertServes(plain.toString(), bytes[2]!, 'image/jpeg');
     // A version url also works without the updatedAt cache-buster.
     const bare = new URL(byName(list, 1).url);
     bare.searchParams.delete('updatedAt');
-    await assertServes(bare.toString(), bytes[0]!);
+    await assertServes(bare.toString(), bytes[0]!, 'image/jpeg');
   });
 
   test('delete a non-current version: gone from the list, its url and its bytes', async () => {
@@ -211,31 +153,30 @@ describe('file versions', () => {
     const v2url = byName(list, 2).url;
     assert.ok(blobHashes().has(sha256(bytes[1]!)));
 
-    const r = await api('DELETE', `/v1/files/${fileId}/versions/${v2}`);
+    const r = await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${v2}`);
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
     const after = await listVersions(fileId);
     assert.deepEqual(after.map((v) => v.versionInfo.name).sort(), ['Version 1', 'Version 3']);
-    assertApiError(await api('GET', `/v1/files/${fileId}/versions/${v2}`), 404);
-    const gone = await fetch(v2url);
-    assertApiError({ status: gone.status, text: '', body: await gone.json() }, 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${fileId}/versions/${v2}`), 404);
+    assertApiError(await readResponse(await fetch(v2url)), 404);
     const hashes = blobHashes();
     assert.ok(!hashes.has(sha256(bytes[1]!)), 'the deleted version\'s bytes are still on disk');
     assert.ok(hashes.has(sha256(bytes[0]!)) && hashes.has(sha256(bytes[2]!)), 'other versions\' bytes must stay');
     // Deleting it again: the version no longer exists.
-    assertApiError(await api('DELETE', `/v1/files/${fileId}/versions/${v2}`), 404, 'The requested asset does not exist.');
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${v2}`), 404, 'The requested asset does not exist.');
   });
 
   test('deleting the current version → 400', async () => {
-    const r = await api('DELETE', `/v1/files/${fileId}/versions/${ups[2].versionInfo.id}`);
+    const r = await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${ups[2].versionInfo.id}`);
     assertApiError(r, 400, 'You cannot delete current version of a file.');
     assert.equal((await listVersions(fileId)).length, 2);
   });
 
   test('restore an old version: it becomes current and the plain url serves its bytes', async () => {
     const v1 = ups[0].versionInfo.id;
-    const r = await api('PUT', `/v1/files/${fileId}/versions/${v1}/restore`);
+    const r = await api(srv, 'PUT', `/v1/files/${fileId}/versions/${v1}/restore`);
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.fileId, fileId);
     assert.equal(r.body.type, 'file');
@@ -246,7 +187,7 @@ describe('file versions', () => {
     assert.equal(r.body.filePath, '/versions/ver.jpg');
     assert.match(r.body.updatedAt, ISO_MS_Z);
 
-    const d = await api('GET', `/v1/files/${fileId}/details`);
+    const d = await api(srv, 'GET', `/v1/files/${fileId}/details`);
     assert.equal(d.status, 200);
     assert.deepEqual(d.body.versionInfo, { id: v1, name: 'Version 1' });
     assert.equal(d.body.width, 30);
@@ -254,63 +195,62 @@ describe('file versions', () => {
     assert.equal(d.body.size, bytes[0]!.length);
     assert.deepEqual(d.body.tags, ['t1']);
     assert.equal(new URL(d.body.url).searchParams.get('ik-obj-version'), null);
-    await assertServes(d.body.url, bytes[0]!);
+    await assertServes(d.body.url, bytes[0]!, 'image/jpeg');
 
     const list = await listVersions(fileId);
     assert.equal(list.length, 2);
     assert.equal(byName(list, 1).type, 'file');
     assert.equal(byName(list, 3).type, 'file-version');
-    await assertServes(byName(list, 3).url, bytes[2]!);
+    await assertServes(byName(list, 3).url, bytes[2]!, 'image/jpeg');
 
     // Version 3 is no longer current, so it can be deleted; Version 1 now cannot.
-    assertApiError(await api('DELETE', `/v1/files/${fileId}/versions/${v1}`), 400, 'You cannot delete current version of a file.');
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${v1}`), 400, 'You cannot delete current version of a file.');
   });
 
   test('a later upload gets the next version number; numbers of deleted versions are not reused', async () => {
     const b4 = await jpeg(60, 10, 7);
-    const u = await upload(b4, 'ver.jpg', { folder: 'versions', useUniqueFileName: 'false' });
+    const u = await uploadFile(srv, b4, 'ver.jpg', { folder: 'versions', useUniqueFileName: 'false' });
     assert.equal(u.fileId, fileId);
     assert.equal(u.versionInfo.name, 'Version 4');
     const list = await listVersions(fileId);
     assert.deepEqual(list.map((v) => v.versionInfo.name).sort(), ['Version 1', 'Version 3', 'Version 4']);
     assert.equal(byName(list, 4).type, 'file');
     assert.equal(byName(list, 1).type, 'file-version');
-    await assertServes(u.url, b4);
+    await assertServes(u.url, b4, 'image/jpeg');
   });
 
   test('unknown ids → 404', async () => {
     const unknown = '0123456789abcdef01234567';
-    assertApiError(await api('GET', `/v1/files/${unknown}/versions`), 404);
-    assertApiError(await api('GET', `/v1/files/${fileId}/versions/${unknown}`), 404, 'The requested file version does not exist.');
-    assertApiError(await api('GET', `/v1/files/${unknown}/versions/${ups[0].versionInfo.id}`), 404);
-    assertApiError(await api('DELETE', `/v1/files/${fileId}/versions/${unknown}`), 404, 'The requested asset does not exist.');
-    assertApiError(await api('PUT', `/v1/files/${fileId}/versions/${unknown}/restore`), 404, 'The requested file version does not exist.');
+    assertApiError(await api(srv, 'GET', `/v1/files/${unknown}/versions`), 404);
+    assertApiError(await api(srv, 'GET', `/v1/files/${fileId}/versions/${unknown}`), 404, 'The requested file version does not exist.');
+    assertApiError(await api(srv, 'GET', `/v1/files/${unknown}/versions/${ups[0].versionInfo.id}`), 404);
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${unknown}`), 404, 'The requested asset does not exist.');
+    assertApiError(await api(srv, 'PUT', `/v1/files/${fileId}/versions/${unknown}/restore`), 404, 'The requested file version does not exist.');
     // A version of another file is not a version of this one.
-    const other = await upload(await jpeg(8, 8, 9), 'other.jpg');
-    assertApiError(await api('GET', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}`), 404);
-    assertApiError(await api('PUT', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}/restore`), 404);
-    assertApiError(await api('DELETE', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}`), 404);
+    const other = await uploadFile(srv, await jpeg(8, 8, 9), 'other.jpg');
+    assertApiError(await api(srv, 'GET', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}`), 404);
+    assertApiError(await api(srv, 'PUT', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}/restore`), 404);
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${other.fileId}/versions/${ups[0].versionInfo.id}`), 404);
     assert.equal((await listVersions(fileId)).length, 3);
     // An unknown ik-obj-version on a delivery url.
     const u = new URL(ups[0].url);
     u.searchParams.set('ik-obj-version', unknown);
-    const r = await fetch(u);
-    assertApiError({ status: r.status, text: '', body: await r.json() }, 404);
+    assertApiError(await readResponse(await fetch(u)), 404);
   });
 
   test('malformed ids → 400', async () => {
     const v = ups[0].versionInfo.id;
     const badFile = 'Your request contains invalid fileId parameter.';
     const badVersion = 'Your request contains invalid versionId parameter.';
-    assertApiError(await api('GET', '/v1/files/nope/versions'), 400, badFile);
-    assertApiError(await api('GET', `/v1/files/nope/versions/${v}`), 400, badFile);
-    assertApiError(await api('GET', `/v1/files/${fileId}/versions/nope`), 400, badVersion);
-    assertApiError(await api('GET', `/v1/files/${fileId}/versions/${v.toUpperCase()}`), 400, badVersion);
-    assertApiError(await api('DELETE', `/v1/files/${fileId}/versions/nope`), 400, badVersion);
-    assertApiError(await api('DELETE', `/v1/files/nope/versions/${v}`), 400, badFile);
-    assertApiError(await api('PUT', `/v1/files/${fileId}/versions/nope/restore`), 400, badVersion);
-    assertApiError(await api('PUT', `/v1/files/nope/versions/${v}/restore`), 400, badFile);
-    assertApiError(await api('PUT', `/v1/files/${fileId}/versions/${'a'.repeat(25)}/restore`), 400, badVersion);
+    assertApiError(await api(srv, 'GET', '/v1/files/nope/versions'), 400, badFile);
+    assertApiError(await api(srv, 'GET', `/v1/files/nope/versions/${v}`), 400, badFile);
+    assertApiError(await api(srv, 'GET', `/v1/files/${fileId}/versions/nope`), 400, badVersion);
+    assertApiError(await api(srv, 'GET', `/v1/files/${fileId}/versions/${v.toUpperCase()}`), 400, badVersion);
+    assertApiError(await api(srv, 'DELETE', `/v1/files/${fileId}/versions/nope`), 400, badVersion);
+    assertApiError(await api(srv, 'DELETE', `/v1/files/nope/versions/${v}`), 400, badFile);
+    assertApiError(await api(srv, 'PUT', `/v1/files/${fileId}/versions/nope/restore`), 400, badVersion);
+    assertApiError(await api(srv, 'PUT', `/v1/files/nope/versions/${v}/restore`), 400, badFile);
+    assertApiError(await api(srv, 'PUT', `/v1/files/${fileId}/versions/${'a'.repeat(25)}/restore`), 400, badVersion);
     const u = new URL(ups[0].url);
     u.searchParams.set('ik-obj-version', '../../etc');
     const r = await fetch(u);
@@ -324,9 +264,9 @@ describe('file versions', () => {
 describe('version limits and concurrency', () => {
   test('concurrent uploads to one path make one file with distinct, gapless version numbers', async () => {
     const imgs = await Promise.all(Array.from({ length: 6 }, (_, i) => jpeg(10 + i, 10, i * 30)));
-    const ups = await Promise.all(imgs.map((b) => upload(b, 'race.jpg', { folder: 'race', useUniqueFileName: 'false' })));
+    const ups = await Promise.all(imgs.map((b) => uploadFile(srv, b, 'race.jpg', { folder: 'race', useUniqueFileName: 'false' })));
     assert.equal(new Set(ups.map((u) => u.fileId)).size, 1, 'one file');
-    const list = await listVersions(ups[0].fileId);
+    const list = await listVersions(ups[0]!.fileId);
     assert.equal(list.length, 6);
     assert.deepEqual(
       list.map((v) => Number(v.versionInfo.name.replace('Version ', ''))).sort((a, b) => a - b),
@@ -336,33 +276,26 @@ describe('version limits and concurrency', () => {
   });
 
   test('at most 100 versions: the 101st upload, and a copy or move onto a full file, are refused', async () => {
-    const png = (i: number) =>
-      sharp({ create: { width: 3, height: 3, channels: 3, background: { r: i, g: 0, b: 0 } } }).png().toBuffer();
+    const png = (i: number) => solidImage(3, 3, { r: i, g: 0, b: 0 });
     let fileId = '';
     for (let batch = 0; batch < 10; batch++) {
       const bufs = await Promise.all(Array.from({ length: 10 }, (_, i) => png(batch * 10 + i)));
-      for (const u of await Promise.all(bufs.map((b) => upload(b, 'full.png', { folder: 'full', useUniqueFileName: 'false' })))) {
+      for (const u of await Promise.all(bufs.map((b) => uploadFile(srv, b, 'full.png', { folder: 'full', useUniqueFileName: 'false' })))) {
         fileId ||= u.fileId;
         assert.equal(u.fileId, fileId);
       }
     }
     assert.equal((await listVersions(fileId)).length, 100);
 
-    const fd = new FormData();
-    fd.append('file', new Blob([new Uint8Array(await png(200))]), 'full.png');
-    fd.append('fileName', 'full.png');
-    fd.append('folder', 'full');
-    fd.append('useUniqueFileName', 'false');
-    const r = await fetch(`${srv.baseUrl}/api/v1/files/upload`, { method: 'POST', headers: { authorization: auth }, body: fd });
-    const text = await r.text();
-    assertApiError({ status: r.status, text, body: JSON.parse(text) }, 400);
+    const r = await upload(srv, { fileName: 'full.png', folder: 'full', useUniqueFileName: 'false' }, { bytes: await png(200), name: 'full.png' });
+    assertApiError(r, 400);
     assert.equal((await listVersions(fileId)).length, 100);
 
-    await upload(await png(201), 'full.png', { folder: 'other', useUniqueFileName: 'false' });
-    const copy = await api('POST', '/v1/files/copy', { sourceFilePath: '/other/full.png', destinationPath: '/full/' });
+    await uploadFile(srv, await png(201), 'full.png', { folder: 'other', useUniqueFileName: 'false' });
+    const copy = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/other/full.png', destinationPath: '/full/' });
     assertApiError(copy, 400);
     assert.equal(copy.body.reason, 'VERSION_LIMIT_EXCEEDED');
-    const move = await api('POST', '/v1/files/move', { sourceFilePath: '/other/full.png', destinationPath: '/full/' });
+    const move = await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/other/full.png', destinationPath: '/full/' });
     assertApiError(move, 400);
     assert.equal(move.body.reason, 'VERSION_LIMIT_EXCEEDED');
     assert.equal((await listVersions(fileId)).length, 100);

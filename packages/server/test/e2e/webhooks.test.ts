@@ -5,33 +5,21 @@
  * backoff and the delivery log; the outbound address rules of URL uploads.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import ImageKit, { toFile } from '@imagekit/nodejs';
+import type { WebhookDeliveriesTable } from '../../src/adapters/db/schema.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { api, upload } from '../support/e2e-helpers.js';
+import { api, queryDb, upload } from '../support/e2e-helpers.js';
 import { STUB_KEYS, startProviderStubs, subjectOnPlainBackground, waitFor, webhookReceiver, type ProviderStubs, type Received } from '../support/provider-stubs.js';
 import { SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
 
 type Json = Record<string, any>;
 
-interface DeliveryRow {
-  event_id: string;
-  event_type: string;
-  url: string;
-  attempt: number;
-  status_code: number | null;
-  error: string | null;
-}
+/** `select *` from webhook_deliveries: the store's own row type. */
+type DeliveryRow = WebhookDeliveriesTable;
 
 function deliveries(dataDir: string, where = '1 = 1', params: unknown[] = []): DeliveryRow[] {
-  const db = new BetterSqlite3(join(dataDir, 'tessera.db'), { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(`select * from webhook_deliveries where ${where} order by created_at, attempt`).all(...params) as DeliveryRow[];
-  } finally {
-    db.close();
-  }
+  return queryDb<DeliveryRow>(dataDir, `select * from webhook_deliveries where ${where} order by created_at, attempt`, ...params);
 }
 
 const EVENT_SCHEMA: Record<string, string> = {
@@ -198,13 +186,8 @@ describe('webhooks follow the outbound address rules of URL uploads', () => {
     }
     assert.deepEqual(log.map((d) => d.event_type).sort(), ['extension.status', 'file.created']);
     assert.equal(receiver.received.length, 0);
-    const jobs = new BetterSqlite3(join(server.dataDir, 'tessera.db'), { readonly: true });
-    try {
-      const states = jobs.prepare(`select status from jobs where type = 'WEBHOOK_DELIVERY'`).all() as Array<{ status: string }>;
-      assert.deepEqual(states.map((s) => s.status), ['failed', 'failed']);
-    } finally {
-      jobs.close();
-    }
+    const states = queryDb<{ status: string }>(server.dataDir, `select status from jobs where type = 'WEBHOOK_DELIVERY'`);
+    assert.deepEqual(states.map((s) => s.status), ['failed', 'failed']);
     assert.equal((await api(server, 'GET', `/v1/files/${res.body.fileId}/details`)).status, 200);
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Small helpers shared by the upload / auth / bad-input / crash / lifecycle / rate-limit e2e suites.
+ * Small helpers shared by the server's e2e suites: auth, uploads, API calls, delivery fetches,
+ * error-body asserts, test images, and reading the store beside the running server.
  * Everything talks to a real server over loopback with Node's own fetch, FormData and Blob.
  */
 import assert from 'node:assert/strict';
@@ -27,27 +28,34 @@ export function sha256(buf: Uint8Array): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
+/**
+ * A real solid-colour image made with sharp; a different colour gives different bytes. A colour
+ * with an `alpha` makes an RGBA image. `quality` is for JPEG (sharp's default: 80).
+ */
+export async function solidImage(
+  width: number,
+  height: number,
+  background: string | { r: number; g: number; b: number; alpha?: number },
+  format: 'png' | 'jpeg' | 'webp' = 'png',
+  quality?: number,
+): Promise<Buffer> {
+  const channels = typeof background === 'object' && background.alpha !== undefined ? 4 : 3;
+  const image = sharp({ create: { width, height, channels, background } });
+  if (format === 'jpeg') return image.jpeg(quality === undefined ? {} : { quality }).toBuffer();
+  return (format === 'webp' ? image.webp() : image.png()).toBuffer();
+}
+
 /** A real PNG made with sharp; alpha=true gives a semi-transparent RGBA image. */
 export async function makePng(width: number, height: number, alpha = false): Promise<Buffer> {
-  return sharp({
-    create: {
-      width,
-      height,
-      channels: alpha ? 4 : 3,
-      background: alpha ? { r: 200, g: 30, b: 60, alpha: 0.5 } : { r: 10, g: 120, b: 200 },
-    },
-  })
-    .png()
-    .toBuffer();
+  return solidImage(width, height, alpha ? { r: 200, g: 30, b: 60, alpha: 0.5 } : { r: 10, g: 120, b: 200 }, 'png');
 }
 
 export async function makeJpeg(width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: 250, g: 200, b: 0 } } })
-    .jpeg({ quality: 80 })
-    .toBuffer();
+  return solidImage(width, height, { r: 250, g: 200, b: 0 }, 'jpeg', 80);
 }
 
-async function readResponse(res: Response): Promise<ApiResponse> {
+/** Reads a fetch Response whole: the text, and the JSON body when it parses (else `{}`). */
+export async function readResponse(res: Response): Promise<ApiResponse> {
   const text = await res.text();
   let body: Json = {};
   if (text !== '') {
@@ -89,15 +97,38 @@ export async function upload(
   file?: FileArg | string,
   opts: UploadOptions = {},
 ): Promise<ApiResponse> {
+  return postUploadForm(server, uploadForm(fields, file), opts);
+}
+
+/** POSTs a multipart form built by the caller (odd part order, duplicate or misnamed parts) to the upload API. */
+export async function postUploadForm(server: TestServer, form: FormData, opts: UploadOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = {};
   const auth = opts.auth === undefined ? basicAuth(server.privateKey) : opts.auth;
   if (auth !== null) headers.authorization = auth;
-  const res = await fetch(`${server.baseUrl}/api/v${opts.version ?? 1}/files/upload`, {
-    method: 'POST',
-    headers,
-    body: uploadForm(fields, file),
-  });
+  const res = await fetch(`${server.baseUrl}/api/v${opts.version ?? 1}/files/upload`, { method: 'POST', headers, body: form });
   return readResponse(res);
+}
+
+/** Uploads `bytes` as `fileName` (multipart, private key) with more fields; asserts 200 and returns the body. */
+export async function uploadFile(server: TestServer, bytes: Uint8Array, fileName: string, fields: Record<string, string> = {}): Promise<Json> {
+  const res = await upload(server, { fileName, ...fields }, { bytes, name: fileName });
+  assert.equal(res.status, 200, `upload failed: ${res.text}`);
+  return res.body;
+}
+
+/**
+ * The two ends of a multipart upload body streamed by hand: `head` holds the text fields and the
+ * headers of the file part, `tail` closes the body; the file's bytes go between them.
+ */
+export function multipartEnds(boundary: string, fields: Record<string, string>, fileName: string): { head: Buffer; tail: Buffer } {
+  let head = '';
+  for (const [name, value] of Object.entries(fields)) {
+    head += `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  }
+  head +=
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\n` +
+    'Content-Type: application/octet-stream\r\n\r\n';
+  return { head: Buffer.from(head), tail: Buffer.from(`\r\n--${boundary}--\r\n`) };
 }
 
 /** A management API call with the private key (unless auth says otherwise). */
@@ -123,9 +154,29 @@ export async function getDetails(server: TestServer, fileId: string): Promise<Ap
   return api(server, 'GET', `/v1/files/${fileId}/details`);
 }
 
+export interface Fetched {
+  status: number;
+  headers: Headers;
+  bytes: Buffer;
+}
+
+/** Any URL (delivery URLs are public: no auth unless `headers` has it), the body read as bytes. */
+export async function fetchBytes(url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Fetched> {
+  const res = await fetch(url, { method, headers });
+  return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+}
+
 export async function download(url: string): Promise<{ status: number; bytes: Buffer; contentType: string | null }> {
-  const res = await fetch(url);
-  return { status: res.status, bytes: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get('content-type') };
+  const res = await fetchBytes(url);
+  return { status: res.status, bytes: res.bytes, contentType: res.headers.get('content-type') };
+}
+
+/** Asserts `url` answers 200 with exactly `expected` (and this content-type, when given). */
+export async function assertServes(url: string, expected: Uint8Array, contentType?: string): Promise<void> {
+  const res = await fetchBytes(url);
+  assert.equal(res.status, 200, `GET ${url} → ${res.status}: ${res.bytes.toString('utf8').slice(0, 200)}`);
+  if (contentType !== undefined) assert.equal(res.headers.get('content-type'), contentType);
+  assert.ok(res.bytes.equals(expected), `GET ${url} served other bytes`);
 }
 
 /** Asserts an ImageKit-style error: the status, and a `{message, help}` body of strings. */
@@ -136,6 +187,16 @@ export function assertApiError(res: ApiResponse, status: number, messagePattern?
   assert.equal(typeof res.body.help, 'string', `no string help in ${res.text}`);
   if (typeof messagePattern === 'string') assert.equal(res.body.message, messagePattern);
   else if (messagePattern) assert.match(res.body.message, messagePattern);
+}
+
+/** Asserts a raw answer (e.g. a refused delivery) is a JSON `{message, help}` error with `status`; returns the body. */
+export function assertJsonError(res: Fetched, status: number): Json {
+  const text = res.bytes.toString('utf8');
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${text.slice(0, 300)}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+  const body = JSON.parse(text) as Json;
+  assertApiError({ status: res.status, headers: res.headers, body, text }, status);
+  return body;
 }
 
 /** Any 4xx with the `{message, help}` body (never a 500). */
@@ -191,6 +252,30 @@ export function execSql(dataDir: string, sql: string, params: unknown[] = []): v
   } finally {
     db.close();
   }
+}
+
+/** Rows of a read-only query against the store, beside the running server. */
+export function queryDb<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
+  const db = new BetterSqlite3(join(dataDir, 'tessera.db'), { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db.prepare(sql).all(...params) as T[];
+  } finally {
+    db.close();
+  }
+}
+
+export interface AITag {
+  name: string;
+  confidence: number;
+  source: string;
+}
+
+/** Seeds AITags on a file and its current version (the API cannot set them; extensions do). */
+export function seedAITags(dataDir: string, fileId: string, tags: AITag[]): void {
+  const json = JSON.stringify(tags);
+  execSql(dataDir, 'update files set ai_tags = ? where id = ?', [json, fileId]);
+  execSql(dataDir, 'update file_versions set ai_tags = ? where id = (select current_version_id from files where id = ?)', [json, fileId]);
 }
 
 export interface Snapshot {

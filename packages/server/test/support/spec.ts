@@ -12,8 +12,10 @@
  * The spec lives outside the repository (`/work/shared/reference`, five levels up from here). When
  * it is missing, `specAvailable` is false and suites should `skip` — CI always has it.
  */
+import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { APIError, APIPromise } from '@imagekit/nodejs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
@@ -225,6 +227,49 @@ export function assertErrorBody(body: unknown, path: string, method: string, sta
   if (!b || typeof b !== 'object' || typeof b.message !== 'string' || b.message.length === 0 || typeof b.help !== 'string') {
     throw new SchemaMismatchError(`Error body is not {message: string, help: string}: ${JSON.stringify(body)}`, []);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Calls made with the official SDK (`@imagekit/nodejs`), checked against the spec.
+
+/** Awaits an SDK call, checks the status and validates the JSON body against the spec (no body where it lists none). */
+export async function expectSdkOk<T>(call: APIPromise<T>, specPath: string, method: string, status = 200): Promise<T> {
+  const { data, response } = await call.withResponse();
+  assert.equal(response.status, status, `${method.toUpperCase()} ${specPath}: status`);
+  const ref = responseSchemaFor(specPath, method, status);
+  if (ref === null || status === 204) {
+    assert.ok(data === null || data === undefined || (typeof data === 'object' && Object.keys(data).length === 0), 'no body expected');
+    return data;
+  }
+  assert.match(response.headers.get('content-type') ?? '', /^application\/json/, 'JSON content-type');
+  assertMatchesSchema(data, ref);
+  return data;
+}
+
+/** Expects the SDK call to fail with `Err` and `status`; validates the error body against the spec. */
+export async function expectSdkError<E extends APIError>(
+  call: Promise<unknown>,
+  Err: (abstract new (...args: never[]) => APIError) & (new (...args: never[]) => E),
+  status: number,
+  specPath: string,
+  method: string,
+  opts: MatchOptions = {},
+): Promise<E & { error: Record<string, unknown> }> {
+  let caught: unknown;
+  try {
+    await call;
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught, `${method.toUpperCase()} ${specPath}: expected ${Err.name} (${status}), but the call succeeded`);
+  assert.ok(
+    caught instanceof Err,
+    `${method.toUpperCase()} ${specPath}: expected ${Err.name}, got ${(caught as Error).name}: ${(caught as Error).message}`,
+  );
+  const err = caught as E & { error: Record<string, unknown> };
+  assert.equal(err.status, status);
+  assertErrorBody(err.error, specPath, method, status, opts);
+  return err;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -252,7 +252,7 @@ describe('search fuzz (service: parse → analyse → compile → SQLite)', () =
   test('grammar-built queries over every field, operator and value kind', async () => {
     const seen = { ok: 0, '400': 0 };
     await fc.assert(
-      fc.asyncProperty(fc.oneof(validCondition, expr), fc.constantFrom('ASC_NAME', 'DESC_RELEVANCE', 'DESC_SIZE', 'ASC_HEIGHT'), async (q, sort) => {
+      fc.asyncProperty(fc.oneof(validCondition, expr), fc.constantFrom('ASC_NAME', 'DESC_RELEVANCE', 'DESC_SIZE', 'ASC_HEIGHT', 'ASC_CREATED', 'DESC_CREATED'), async (q, sort) => {
         seen[await outcome(() => service.list({ searchQuery: q, sort, limit: '5' }))]++;
       }),
       { numRuns: RUNS },
@@ -286,6 +286,50 @@ describe('search fuzz (service: parse → analyse → compile → SQLite)', () =
         await outcome(() => service.list(p));
       }),
       { numRuns: Math.ceil(RUNS / 3) },
+    );
+  });
+});
+
+describe('driven searches (one tag or value read in creation order) equal the general plan', () => {
+  // `createdAt > "500y"` is always true and makes the planner use the general plan (see plan.ts),
+  // so each query runs both ways; creation times are distinct, so both orders are total.
+  before(async () => {
+    for (let i = 0; i < 700; i++) {
+      const id = `7${String(i).padStart(23, '0')}`;
+      const s = state(i % 12, {
+        name: `bulk-${i}.jpg`,
+        filePath: `/bulk/bulk-${i}.jpg`,
+        folderPath: '/bulk/',
+        format: i % 3 ? 'jpg' : 'png',
+        tags: i % 4 ? ['bulk', `b${i % 5}`] : ['Bulk'],
+        aiTags: i % 6 ? null : [{ name: 'bulk', confidence: 1, source: 'x' }],
+        customMetadata: { brand: ['Nike', 'Puma', 'nike'][i % 3], price: i % 7 },
+        createdAt: new Date(Date.UTC(2022, 0, 1) + i * 7_919_000).toISOString(),
+      });
+      await store.repo.insertFile({ ...s, id, currentVersionId: `8${id.slice(1)}` });
+    }
+  });
+
+  const ids = (r: Array<{ type: string; file?: { id: string } }>) => r.map((x) => x.file?.id ?? x.type);
+
+  test('same pages for random filters, directions, skips and limits', async () => {
+    const drivers = ['tags IN ["bulk"]', 'tags IN ["b1", "b3", "BULK"]', '"customMetadata.brand" = "Nike"', '"customMetadata.brand" IN ["nike", "Puma"]', '"customMetadata.price" = 3'];
+    const extras = ['', ' AND format = "jpg"', ' AND tags NOT IN ["b2"]', ' AND (size > 4000 OR private = true)', ' AND "customMetadata.price" >= 5'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...drivers),
+        fc.constantFrom(...extras),
+        fc.constantFrom('ASC_CREATED', 'DESC_CREATED'),
+        fc.integer({ min: 0, max: 800 }),
+        fc.integer({ min: 1, max: 1000 }),
+        async (d, extra, sort, skip, limit) => {
+          const base = { sort, skip: String(skip), limit: String(limit) };
+          const driven = await service.list({ ...base, searchQuery: `${d}${extra}` });
+          const general = await service.list({ ...base, searchQuery: `${d}${extra} AND createdAt > "500y"` });
+          assert.deepEqual(ids(driven), ids(general));
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 5) },
     );
   });
 });

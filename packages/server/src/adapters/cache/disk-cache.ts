@@ -42,35 +42,45 @@ export interface DiskCacheOptions {
   onError?: (err: unknown) => void;
 }
 
+/**
+ * One entry, flat: a million of them must stay small (no nested info object, no stored path,
+ * shared strings for source paths and transformations).
+ */
 class Entry implements CacheEntry {
+  readonly kind: CacheEntryInfo['kind'];
+  readonly sourcePath: string;
+  readonly transformation: string;
+  readonly mime: string;
+  readonly private: boolean;
+  readonly negotiated: boolean;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Looked up since the eviction sweep last passed it (second chance). */
+  used = false;
+  /** Its bytes were served from memory since the memory sweep last passed it. */
+  hot = false;
+
   constructor(
     readonly key: string,
-    readonly info: CacheEntryInfo,
+    info: CacheEntryInfo,
     readonly size: number,
     readonly etag: string,
-    readonly storedAt: number,
-    readonly path: string,
-  ) {}
-  get kind() {
-    return this.info.kind;
+    /** The directory the file is in; '' for a transient entry served from memory. */
+    private readonly dir: string,
+    /** A transient entry's own file (a download kept only for its request). */
+    private readonly file?: string,
+  ) {
+    this.kind = info.kind;
+    this.sourcePath = info.sourcePath;
+    this.transformation = info.transformation;
+    this.mime = info.mime;
+    this.private = info.private;
+    this.negotiated = info.negotiated;
+    this.headers = info.headers;
   }
-  get sourcePath() {
-    return this.info.sourcePath;
-  }
-  get transformation() {
-    return this.info.transformation;
-  }
-  get mime() {
-    return this.info.mime;
-  }
-  get private() {
-    return this.info.private;
-  }
-  get negotiated() {
-    return this.info.negotiated;
-  }
-  get headers() {
-    return this.info.headers;
+
+  get path(): string {
+    if (this.file !== undefined) return this.file;
+    return this.dir === '' ? '' : `${this.dir}/${this.key.slice(0, 2)}/${this.key}`;
   }
 }
 
@@ -91,6 +101,8 @@ export class DiskDeliveryCache implements DeliveryCache {
   private readonly bySource = new Map<string, SourceGroup>();
   private readonly memory = new Map<string, Buffer>();
   private readonly dirsMade = new Set<string>();
+  private readonly strings = new Map<string, string>();
+  private readonly variantsDir: string;
   private doomed: Doomed[] = [];
   private readonly sweeper: NodeJS.Timeout;
   private readonly clock: () => number;
@@ -106,6 +118,7 @@ export class DiskDeliveryCache implements DeliveryCache {
 
   private constructor(private readonly opts: DiskCacheOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.variantsDir = join(opts.root, 'v');
     this.memoryItemMax = opts.memoryItemMax ?? Math.min(1024 * 1024, Math.floor(opts.memoryMaxBytes / 16));
     this.capabilities = { memoryTier: opts.memoryMaxBytes > 0 && this.memoryItemMax > 0 };
     this.graceMs = opts.unlinkGraceMs ?? 120_000;
@@ -134,18 +147,14 @@ export class DiskDeliveryCache implements DeliveryCache {
       return undefined;
     }
     this.hits++;
-    // Map keeps insertion order: re-inserting makes this the most recently used entry.
-    this.index.delete(key);
-    this.index.set(key, e);
+    // A bit, not a move: re-inserting into a Map of a million keys costs microseconds per hit.
+    e.used = true;
     return e;
   }
 
   peekMemory(entry: CacheEntry): Buffer | undefined {
     const data = this.memory.get(entry.key);
-    if (data !== undefined) {
-      this.memory.delete(entry.key);
-      this.memory.set(entry.key, data);
-    }
+    if (data !== undefined && entry instanceof Entry) entry.hot = true;
     return data;
   }
 
@@ -173,7 +182,7 @@ export class DiskDeliveryCache implements DeliveryCache {
 
   async put(key: string, info: CacheEntryInfo, data: Buffer, token: CacheWriteToken): Promise<CacheEntry> {
     const etag = `"${etagOf(data)}"`;
-    if (!this.storable(data.length, token)) return new Entry(key, info, data.length, etag, this.clock(), '');
+    if (!this.storable(data.length, token)) return new Entry(key, info, data.length, etag, '');
     const tmp = this.tempPath();
     await writeFile(tmp, data);
     const entry = await this.settle(key, info, tmp, data.length, etag, token);
@@ -186,7 +195,7 @@ export class DiskDeliveryCache implements DeliveryCache {
     if (!this.storable(size, token)) {
       // Served once from where it is, then removed.
       this.doom(file);
-      return new Entry(key, info, size, etag, this.clock(), file);
+      return new Entry(key, info, size, etag, '', file);
     }
     return this.settle(key, info, file, size, etag, token);
   }
@@ -205,7 +214,7 @@ export class DiskDeliveryCache implements DeliveryCache {
       for (const key of [...g.keys]) {
         const e = this.index.get(key);
         if (!e) continue;
-        if (target.transformation !== undefined && e.info.transformation !== target.transformation) continue;
+        if (target.transformation !== undefined && e.transformation !== target.transformation) continue;
         this.remove(e, false);
         n++;
       }
@@ -248,21 +257,22 @@ export class DiskDeliveryCache implements DeliveryCache {
     }
     if (token !== this.purges) {
       this.doom(tmp);
-      return new Entry(key, info, size, etag, this.clock(), tmp);
+      return new Entry(key, info, size, etag, '', tmp);
     }
     const old = this.index.get(key);
     if (old) this.remove(old, true);
     await rename(tmp, path);
     if (token !== this.purges) {
       this.doom(path);
-      return new Entry(key, info, size, etag, this.clock(), path);
+      return new Entry(key, info, size, etag, '', path);
     }
     let group = this.bySource.get(info.sourcePath);
     if (!group) {
       group = { path: info.sourcePath, keys: new Set() };
       this.bySource.set(info.sourcePath, group);
     }
-    const entry = new Entry(key, { ...info, sourcePath: group.path }, size, etag, this.clock(), path);
+    const shared = { ...info, sourcePath: group.path, transformation: this.intern(info.transformation) };
+    const entry = new Entry(key, shared, size, etag, this.variantsDir);
     group.keys.add(key);
     this.index.set(key, entry);
     this.bytes += size;
@@ -271,11 +281,21 @@ export class DiskDeliveryCache implements DeliveryCache {
     return entry;
   }
 
-  /** Evicts least-recently-used entries until the total fits, never the one just stored. */
+  /**
+   * Evicts until the total fits, never the entry just stored. Second chance (CLOCK): the oldest
+   * entry goes unless it was used since it was last looked at; then it is moved to the young end
+   * with its mark cleared. Close to least-recently-used, with hits that only set a bit.
+   */
   private shrink(keep: Entry): void {
     while (this.bytes > this.opts.maxBytes && this.index.size > 1) {
       const oldest = this.index.values().next().value as Entry;
       if (oldest === keep) break;
+      if (oldest.used) {
+        oldest.used = false;
+        this.index.delete(oldest.key);
+        this.index.set(oldest.key, oldest);
+        continue;
+      }
       this.remove(oldest, false);
       this.evictions++;
     }
@@ -284,11 +304,11 @@ export class DiskDeliveryCache implements DeliveryCache {
   private remove(e: Entry, replacing: boolean): void {
     this.index.delete(e.key);
     this.bytes -= e.size;
-    if (e.info.kind === 'original') this.originalBytes -= e.size;
-    const g = this.bySource.get(e.info.sourcePath);
+    if (e.kind === 'original') this.originalBytes -= e.size;
+    const g = this.bySource.get(e.sourcePath);
     if (g) {
       g.keys.delete(e.key);
-      if (g.keys.size === 0) this.bySource.delete(e.info.sourcePath);
+      if (g.keys.size === 0) this.bySource.delete(e.sourcePath);
     }
     const m = this.memory.get(e.key);
     if (m !== undefined) {
@@ -308,15 +328,30 @@ export class DiskDeliveryCache implements DeliveryCache {
     }
     this.memory.set(key, data);
     this.memoryBytes += data.length;
+    // Second chance here too, with the entry's `hot` mark.
     while (this.memoryBytes > this.opts.memoryMaxBytes) {
       const [k, v] = this.memory.entries().next().value as [string, Buffer];
       this.memory.delete(k);
+      const e = this.index.get(k);
+      if (e && e.hot && k !== key) {
+        e.hot = false;
+        this.memory.set(k, v);
+        continue;
+      }
       this.memoryBytes -= v.length;
     }
   }
 
   private pathOf(key: string): string {
-    return join(this.opts.root, 'v', key.slice(0, 2), key);
+    return `${this.variantsDir}/${key.slice(0, 2)}/${key}`;
+  }
+
+  /** One copy of each transformation string (bounded, so hostile variety cannot grow it forever). */
+  private intern(text: string): string {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    if (this.strings.size < 100_000) this.strings.set(text, text);
+    return text;
   }
 
   private doom(path: string): void {

@@ -1,15 +1,31 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { AssetListItem, AssetListQuery, AssetSearch, ListSource } from '../../ports/asset-search.js';
-import type { FolderRecord, MetadataStore } from '../../ports/metadata-store.js';
-import { andAll, compileFilter, orderBy, relevanceQuery, toSql, type Compiled, type Dialect } from '../../search/index.js';
+import type { FileRecord, FolderRecord, MetadataStore } from '../../ports/metadata-store.js';
+import {
+  andAll,
+  compileFilter,
+  orderBy,
+  pickDriver,
+  relevanceQuery,
+  rowKey,
+  toSql,
+  type Compiled,
+  type Dialect,
+  type Driver,
+} from '../../search/index.js';
 import { KyselyMetadataStore, fileFromRow, versionFromRow } from './kysely-store.js';
 import type { Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
 
 /**
- * List and search over Kysely. Each kind of row (folders, files, older versions) is one indexed
- * query with its own WHERE, ORDER BY and LIMIT/OFFSET; the kinds are listed one after another,
- * so a page never needs more than `limit` rows from each, and a count only when `skip` runs past
- * a whole kind.
+ * List and search over Kysely. Each kind of row (folders, files, older versions) is queried on its
+ * own with its own WHERE, ORDER BY and LIMIT/OFFSET; the kinds are listed one after another, so a
+ * page never needs more than `limit` rows from each, and a count only when `skip` runs past a
+ * whole kind.
+ *
+ * A page is read in two steps: first the keys of the page's rows in order (a query that can run
+ * on indexes alone), then those rows by key. Sorting or filtering many candidates then never
+ * drags whole rows along. Searches sorted by creation date whose filter has one tag or metadata
+ * value to start from read candidates in order from that value's index (see search/plan.ts).
  */
 
 const FROM: Record<ListSource, RawBuilder<unknown>> = {
@@ -18,8 +34,16 @@ const FROM: Record<ListSource, RawBuilder<unknown>> = {
   version: sql`file_versions AS v JOIN files AS vf ON vf.id = v.file_id AND vf.current_version_id <> v.id`,
   folder: sql`folders AS d`,
 };
-const SELECT: Record<ListSource, RawBuilder<unknown>> = { file: sql`f.*`, version: sql`v.*`, folder: sql`d.*` };
+const TABLE: Record<ListSource, RawBuilder<unknown>> = { file: sql`files AS f`, version: sql`file_versions AS v`, folder: sql`folders AS d` };
+const ALL_OF: Record<ListSource, RawBuilder<unknown>> = { file: sql`f.*`, version: sql`v.*`, folder: sql`d.*` };
 const SOURCE_OF = { file: 'file', version: 'version', folder: 'folder' } as const;
+/** Keys per statement in the second step (well under every dialect's parameter limit). */
+const FETCH_CHUNK = 500;
+/** Candidates read per step of a driven search. */
+const DRIVER_CHUNK_MIN = 200;
+const DRIVER_CHUNK_MAX = 5000;
+
+type Key = string | number;
 
 function folderFromRow(r: FoldersTable): FolderRecord {
   return { id: r.id, path: r.path, name: r.name, parentPath: r.parent_path, createdAt: r.created_at, updatedAt: r.updated_at };
@@ -60,6 +84,36 @@ export class KyselyAssetSearch implements AssetSearch {
   }
 
   private async page(source: ListSource, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<AssetListItem[]> {
+    if (source === 'file' && q.sort.key === 'created' && q.filter) {
+      const driver = pickDriver(q.filter);
+      if (driver) return (await this.drivenFiles(driver, where, q, skip, limit)).map((file) => ({ type: 'file', file }));
+    }
+    const keys = await this.pageKeys(source, where, q, skip, limit);
+    if (source === 'folder') {
+      const rows = await this.byKeys<FoldersTable>('folder', keys);
+      return rows.map((r) => ({ type: 'folder', folder: folderFromRow(r) }));
+    }
+    if (source === 'file') {
+      const rows = await this.byKeys<FilesTable>('file', keys);
+      return rows.map((r) => ({ type: 'file', file: fileFromRow(r) }));
+    }
+    const versions = (await this.byKeys<FileVersionsTable>('version', keys)).map(versionFromRow);
+    const parents = new Map<string, FileRecord>();
+    const parentIds = [...new Set(versions.map((v) => v.fileId))];
+    for (let i = 0; i < parentIds.length; i += FETCH_CHUNK) {
+      const chunk = await this.db.selectFrom('files').selectAll().where('id', 'in', parentIds.slice(i, i + FETCH_CHUNK)).execute();
+      for (const r of chunk) parents.set(r.id, fileFromRow(r));
+    }
+    const items: AssetListItem[] = [];
+    for (const v of versions) {
+      const file = parents.get(v.fileId);
+      if (file) items.push({ type: 'file-version', file, version: v });
+    }
+    return items;
+  }
+
+  /** Step one: the keys of the page's rows, in order. */
+  private async pageKeys(source: ListSource, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<Key[]> {
     let join = sql``;
     let relevance: RawBuilder<unknown> | undefined;
     if (source === 'file' && q.sort.key === 'relevance' && q.filter) {
@@ -73,23 +127,92 @@ export class KyselyAssetSearch implements AssetSearch {
       }
     }
     const order = orderBy(SOURCE_OF[source], q.sort.key, q.sort.dir, this.dialect, relevance);
-    const query = sql`SELECT ${SELECT[source]} FROM ${FROM[source]} ${join} WHERE ${toSql(where)} ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`;
-    const { rows } = await query.execute(this.db);
-    if (source === 'folder') return (rows as FoldersTable[]).map((r) => ({ type: 'folder', folder: folderFromRow(r) }));
-    if (source === 'file') return (rows as FilesTable[]).map((r) => ({ type: 'file', file: fileFromRow(r) }));
-    const versions = (rows as FileVersionsTable[]).map(versionFromRow);
-    const parentIds = [...new Set(versions.map((v) => v.fileId))];
-    const parents = new Map<string, ReturnType<typeof fileFromRow>>();
-    for (let i = 0; i < parentIds.length; i += 500) {
-      const chunk = await this.db.selectFrom('files').selectAll().where('id', 'in', parentIds.slice(i, i + 500)).execute();
-      for (const r of chunk) parents.set(r.id, fileFromRow(r));
+    const { rows } = await sql<{ k: Key }>`SELECT ${rowKey(SOURCE_OF[source], this.dialect)} AS k FROM ${FROM[source]} ${join} WHERE ${toSql(where)} ORDER BY ${order} LIMIT ${limit} OFFSET ${skip}`.execute(this.db);
+    return rows.map((r) => r.k);
+  }
+
+  /** Step two: whole rows for keys, in the keys' order. */
+  private async byKeys<R>(source: ListSource, keys: Key[]): Promise<R[]> {
+    const found = new Map<Key, R>();
+    const keyRef = rowKey(SOURCE_OF[source], this.dialect);
+    for (let i = 0; i < keys.length; i += FETCH_CHUNK) {
+      const part = keys.slice(i, i + FETCH_CHUNK);
+      const { rows } = await sql<R & { k__: Key }>`SELECT ${ALL_OF[source]}, ${keyRef} AS k__ FROM ${TABLE[source]} WHERE ${keyRef} IN (${sql.join(part)})`.execute(
+        this.db,
+      );
+      for (const r of rows) found.set(r.k__, r);
     }
-    const items: AssetListItem[] = [];
-    for (const v of versions) {
-      const file = parents.get(v.fileId);
-      if (file) items.push({ type: 'file-version', file, version: v });
+    const out: R[] = [];
+    for (const k of keys) {
+      const r = found.get(k);
+      if (r !== undefined) out.push(r);
     }
-    return items;
+    return out;
+  }
+
+  /**
+   * A search sorted by creation date, started from one tag or metadata value: candidates come in
+   * order from the (value, created_at, file_id) index a chunk at a time, the whole filter is
+   * applied to each chunk, and reading stops once the page is full.
+   */
+  private async drivenFiles(driver: Driver, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<FileRecord[]> {
+    const keys = sql.join(driver.keys);
+    const [table, match] =
+      driver.kind === 'tags'
+        ? [sql`file_tags`, sql`tag_lower IN (${keys})`]
+        : [sql`file_field_values`, sql`source = ${driver.source} AND field = ${driver.field} AND value_lower IN (${keys})`];
+    const dir = sql.raw(q.sort.dir);
+    const past = sql.raw(q.sort.dir === 'ASC' ? '>' : '<');
+    const chunk = Math.min(DRIVER_CHUNK_MAX, Math.max(DRIVER_CHUNK_MIN, skip + limit));
+    const out: FileRecord[] = [];
+    let toSkip = skip;
+    let cursor: { c: string; fid: string } | undefined;
+    for (;;) {
+      const after = cursor ? sql`AND (created_at, file_id) ${past} (${cursor.c}, ${cursor.fid})` : sql``;
+      const { rows: cands } = await sql<{ c: string; fid: string }>`SELECT DISTINCT created_at AS c, file_id AS fid FROM ${table} WHERE ${match} AND created_at IS NOT NULL ${after} ORDER BY created_at ${dir}, file_id ${dir} LIMIT ${chunk}`.execute(
+        this.db,
+      );
+      if (cands.length === 0) break;
+      const rows = await this.filesById(
+        cands.map((c) => c.fid),
+        where,
+      );
+      for (const r of rows) {
+        if (toSkip > 0) {
+          toSkip--;
+          continue;
+        }
+        out.push(fileFromRow(r));
+        if (out.length >= limit) return out;
+      }
+      cursor = cands[cands.length - 1];
+      if (cands.length < chunk) break;
+    }
+    return out;
+  }
+
+  /**
+   * Files by id that also match `where`. On SQLite the ids come from json_each rather than an
+   * IN list: with `f.id IN (list)`, SQLite carries the list into every correlated EXISTS on
+   * file_id and probes each side table once per list entry per row (quadratic). CROSS JOIN keeps
+   * the ids as the outer loop: without statistics the planner would rather scan an index of files
+   * (say, every jpg) and look each one up in the id list.
+   */
+  private async filesById(ids: string[], where: Compiled): Promise<FilesTable[]> {
+    const found = new Map<string, FilesTable>();
+    for (let i = 0; i < ids.length; i += FETCH_CHUNK) {
+      const part = ids.slice(i, i + FETCH_CHUNK);
+      const query =
+        this.dialect === 'sqlite'
+          ? sql<FilesTable>`SELECT f.* FROM json_each(${JSON.stringify(part)}) AS k CROSS JOIN files AS f ON f.id = k.value WHERE ${toSql(where)}`
+          : sql<FilesTable>`SELECT f.* FROM files AS f WHERE f.id = ANY(${part}::text[]) AND ${toSql(where)}`;
+      const { rows } = await query.execute(this.db);
+      for (const r of rows) found.set(r.id, r);
+    }
+    return ids.flatMap((id) => {
+      const r = found.get(id);
+      return r ? [r] : [];
+    });
   }
 
   private async count(source: ListSource, where: Compiled): Promise<number> {

@@ -109,7 +109,7 @@ export const fileFromRow = (r: FilesTable): FileRecord => ({ ...fromColumns(r), 
 export const versionFromRow = (r: FileVersionsTable): VersionRecord => ({ ...fromColumns(r), id: r.id, fileId: r.file_id });
 
 /** Fields whose change means the search side tables of a file must be rebuilt. */
-const INDEXED_FIELDS: ReadonlyArray<keyof FilePatch> = ['name', 'tags', 'aiTags', 'customMetadata', 'embeddedMetadata', 'description'];
+const INDEXED_FIELDS: ReadonlyArray<keyof FilePatch> = ['name', 'tags', 'aiTags', 'customMetadata', 'embeddedMetadata', 'description', 'createdAt'];
 
 /** Scalar leaves of a metadata object as (field, value) pairs; arrays give one pair per element. */
 export function metadataPairs(obj: Record<string, unknown> | null, prefix = ''): Array<[string, unknown]> {
@@ -130,6 +130,33 @@ export function fieldRow(fileId: string, source: 'custom' | 'embedded', field: s
   return { file_id: fileId, source, field, value_text: text, value_lower: text?.toLowerCase() ?? null, value_num: num };
 }
 
+/**
+ * The search side-table rows of a file: its tags (own and AI), its metadata values and its
+ * full-text document. Tag and value rows carry the file's created_at, so a search on one tag or
+ * value can read matches in the default (creation) order straight from their index.
+ */
+export function searchRows(fileId: string, f: FileRecord) {
+  const tags = [
+    ...[...new Set(f.tags ?? [])].map((t) => ({ file_id: fileId, kind: 'tag' as const, tag: t, tag_lower: t.toLowerCase(), created_at: f.createdAt })),
+    ...[...new Set((f.aiTags ?? []).map((t) => t.name))].map((t) => ({ file_id: fileId, kind: 'ai' as const, tag: t, tag_lower: t.toLowerCase(), created_at: f.createdAt })),
+  ];
+  const values = [
+    ...metadataPairs(f.customMetadata).map(([k, v]) => ({ ...fieldRow(fileId, 'custom', k, v), created_at: f.createdAt })),
+    ...metadataPairs(f.embeddedMetadata).map(([k, v]) => ({ ...fieldRow(fileId, 'embedded', k, v), created_at: f.createdAt })),
+  ];
+  const doc = {
+    file_id: fileId,
+    name: f.name,
+    tags: [...(f.tags ?? []), ...(f.aiTags ?? []).map((t) => t.name)].join(' '),
+    description: f.description ?? '',
+    custom: metadataPairs(f.customMetadata)
+      .filter(([, v]) => typeof v === 'string')
+      .map(([, v]) => v as string)
+      .join(' '),
+  };
+  return { tags, values, doc };
+}
+
 class KyselyRepo implements MetadataRepo {
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
@@ -138,35 +165,18 @@ class KyselyRepo implements MetadataRepo {
 
   /**
    * Keeps the search side tables (tags, metadata values, full text) equal to the file's current
-   * state. Called on every write that touches an indexed field.
+   * state (rows from `searchRows`). Called on every write that touches an indexed field.
    */
   private async reindex(f: FileRecord | undefined, fileId: string): Promise<void> {
     await this.db.deleteFrom('file_tags').where('file_id', '=', fileId).execute();
     await this.db.deleteFrom('file_field_values').where('file_id', '=', fileId).execute();
     await this.deleteFullText(fileId);
     if (!f) return;
-    const tagRows = [
-      ...[...new Set(f.tags ?? [])].map((t) => ({ file_id: fileId, kind: 'tag' as const, tag: t, tag_lower: t.toLowerCase() })),
-      ...[...new Set((f.aiTags ?? []).map((t) => t.name))].map((t) => ({ file_id: fileId, kind: 'ai' as const, tag: t, tag_lower: t.toLowerCase() })),
-    ];
+    const { tags: tagRows, values, doc } = searchRows(fileId, f);
     if (tagRows.length > 0) await this.db.insertInto('file_tags').values(tagRows).execute();
-    const values = [
-      ...metadataPairs(f.customMetadata).map(([k, v]) => fieldRow(fileId, 'custom', k, v)),
-      ...metadataPairs(f.embeddedMetadata).map(([k, v]) => fieldRow(fileId, 'embedded', k, v)),
-    ];
     for (let i = 0; i < values.length; i += 200) {
       await this.db.insertInto('file_field_values').values(values.slice(i, i + 200)).execute();
     }
-    const doc = {
-      file_id: fileId,
-      name: f.name,
-      tags: [...(f.tags ?? []), ...(f.aiTags ?? []).map((t) => t.name)].join(' '),
-      description: f.description ?? '',
-      custom: metadataPairs(f.customMetadata)
-        .filter(([, v]) => typeof v === 'string')
-        .map(([, v]) => v as string)
-        .join(' '),
-    };
     if (this.dialect === 'sqlite') {
       const ins = await this.db.insertInto('files_fts').values(doc).executeTakeFirst();
       await this.db.insertInto('files_fts_map').values({ file_id: fileId, fts_rowid: Number(ins.insertId) }).execute();

@@ -251,8 +251,18 @@ const m0003_accounts: Migration = {
 };
 
 /**
- * Search at scale. SQLite: files_fts_map gives each file's FTS rowid, so rewriting a file's
- * full-text row is a key lookup instead of a scan of the FTS table (FTS5 cannot index file_id).
+ * Search at a million files.
+ * - SQLite: files_fts_map gives each file's FTS rowid, so rewriting a file's full-text row is a
+ *   key lookup instead of a scan of the FTS table (FTS5 cannot index its file_id column).
+ * - file_tags and file_field_values carry the file's created_at, indexed after the value: a search
+ *   on one tag or metadata value reads its matches in the default (creation) order from the index
+ *   and stops after one page, instead of sorting every match.
+ * - The sort indexes of files also hold the id, so scans in sort order can test tag and metadata
+ *   conditions (which join on the id) without reading each row; `name : "prefix"` sorted by
+ *   creation reads (name, created_at) from one index.
+ * - format and file_type are indexed with created_at: `format = "jpg" AND createdAt > "7d"` in
+ *   the default order is one index range, and the planner needs no statistics to find it (alone,
+ *   a low-cardinality index looks selective to SQLite without ANALYZE, and is not).
  */
 function m0004_search(dialect: Dialect): Migration {
   return {
@@ -265,17 +275,50 @@ function m0004_search(dialect: Dialect): Migration {
           .execute();
         await sql`insert into files_fts_map (file_id, fts_rowid) select file_id, max(rowid) from files_fts group by file_id`.execute(db);
       }
+      for (const t of ['file_tags', 'file_field_values']) {
+        await db.schema.alterTable(t).addColumn('created_at', 'text').execute();
+        await sql`update ${sql.table(t)} set created_at = (select f.created_at from files f where f.id = ${sql.ref(`${t}.file_id`)})`.execute(db);
+      }
+      await db.schema.createIndex('file_tags_created_idx').on('file_tags').columns(['tag_lower', 'created_at', 'file_id']).execute();
+      await db.schema
+        .createIndex('ffv_created_idx')
+        .on('file_field_values')
+        .columns(['source', 'field', 'value_lower', 'created_at', 'file_id'])
+        .execute();
+      for (const [old, name, cols] of [
+        ['files_created_idx', 'files_created_id_idx', ['created_at', 'id']],
+        ['files_updated_at_idx', 'files_updated_id_idx', ['updated_at', 'id']],
+        ['files_name_idx', 'files_name_created_idx', ['name', 'created_at', 'id']],
+        ['files_format_idx', 'files_format_created_idx', ['format', 'created_at', 'id']],
+        ['files_file_type_idx', 'files_type_created_idx', ['file_type', 'created_at', 'id']],
+      ] as const) {
+        await db.schema.createIndex(name).on('files').columns([...cols]).execute();
+        await db.schema.dropIndex(old).execute();
+      }
     },
     async down(db: Db) {
+      await db.schema.createIndex('files_created_idx').on('files').column('created_at').execute();
+      await db.schema.createIndex('files_updated_at_idx').on('files').column('updated_at').execute();
+      await db.schema.createIndex('files_name_idx').on('files').column('name').execute();
+      await db.schema.createIndex('files_format_idx').on('files').column('format').execute();
+      await db.schema.createIndex('files_file_type_idx').on('files').column('file_type').execute();
+      for (const ix of [
+        'files_created_id_idx',
+        'files_updated_id_idx',
+        'files_name_created_idx',
+        'files_format_created_idx',
+        'files_type_created_idx',
+        'ffv_created_idx',
+        'file_tags_created_idx',
+      ]) {
+        await db.schema.dropIndex(ix).execute();
+      }
+      for (const t of ['file_tags', 'file_field_values']) await db.schema.alterTable(t).dropColumn('created_at').execute();
       if (dialect === 'sqlite') await db.schema.dropTable('files_fts_map').execute();
     },
   };
 }
 
-/**
- * The Metadata object (pixels, quality, pHash, EXIF groups, video facts) computed once at upload,
- * as JSON on files and versions. Rows from before it stay null and are shown from their columns.
- */
 const m0005_metadata: Migration = {
   async up(db: Db) {
     await db.schema.alterTable('files').addColumn('metadata', 'text').execute();
@@ -287,10 +330,6 @@ const m0005_metadata: Migration = {
   },
 };
 
-/**
- * Saved extensions (reusable extension configs, referenced by id) and the webhook delivery log:
- * one row per attempt, so an operator can see what was sent where, and what the receiver answered.
- */
 const m0006_extensions_webhooks: Migration = {
   async up(db: Db) {
     await db.schema
@@ -303,7 +342,6 @@ const m0006_extensions_webhooks: Migration = {
       .addColumn('updated_at', 'text', (c) => c.notNull())
       .execute();
     await db.schema.createIndex('saved_extensions_created_idx').on('saved_extensions').columns(['created_at', 'id']).execute();
-
     await db.schema
       .createTable('webhook_deliveries')
       .addColumn('id', 'text', (c) => c.primaryKey())

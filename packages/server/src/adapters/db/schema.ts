@@ -76,6 +76,8 @@ export interface FileTagsTable {
   kind: 'tag' | 'ai';
   tag: string;
   tag_lower: string;
+  /** The file's created_at (migration 0004), so tag matches read in creation order from the index. */
+  created_at: string | null;
 }
 
 export interface FileFieldValuesTable {
@@ -85,6 +87,8 @@ export interface FileFieldValuesTable {
   value_text: string | null;
   value_lower: string | null;
   value_num: number | null;
+  /** The file's created_at (migration 0004). */
+  created_at: string | null;
 }
 
 /** SQLite: an FTS5 table; PostgreSQL: a table with a tsvector `document` column. */

@@ -56,7 +56,8 @@ export interface SafeFetchResult {
  */
 export type SocketFactory = NonNullable<http.ClientRequestArgs['createConnection']>;
 
-interface ResolvedAddress {
+/** A DNS answer that passed the address checks; connections are pinned to these. */
+export interface ResolvedAddress {
   address: string;
   family: 4 | 6;
 }
@@ -161,7 +162,7 @@ function parseTarget(raw: string, base?: URL): URL {
 }
 
 /** WHATWG hostnames keep IPv6 literals bracketed; sockets and ipaddr want them bare. */
-function bareHost(url: URL): string {
+export function bareHost(url: URL): string {
   const h = url.hostname;
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
@@ -193,7 +194,8 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-async function defaultLookup(hostname: string): Promise<ResolvedAddress[]> {
+/** Every address the system resolver has for hostname, in its order. */
+export async function defaultLookup(hostname: string): Promise<ResolvedAddress[]> {
   const answers: LookupAddress[] = await dnsLookup(hostname, { all: true, verbatim: true });
   return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 }
@@ -252,15 +254,29 @@ async function resolveHop(url: URL, opts: SafeFetchOptions, timeoutMs: number): 
     throw badRequest(`Could not resolve the host "${name}" (${errorCode(err) ?? 'DNS lookup failed'}).`, { cause: err });
   }
   if (answers.length === 0) throw badRequest(`Could not resolve the host "${name}" (no addresses).`);
+  return checkedAddresses(answers, opts.allowPrivate, {
+    invalid: () => badRequest(`Could not resolve the host "${name}" (invalid address in DNS answer).`),
+    forbidden: (reason) => refusedAddress(name, reason),
+  });
+}
 
+/**
+ * Checks every DNS answer for a host: each must be an IP address (a lookup that returns a non-IP
+ * would make net.connect do its own DNS query) and, unless allowPrivate, a public one. The errors
+ * are the caller's: `invalid()` for a non-IP answer, `forbidden(reason)` for a non-public address.
+ */
+export function checkedAddresses(
+  answers: ReadonlyArray<{ address: string }>,
+  allowPrivate: boolean,
+  refuse: { invalid: () => Error; forbidden: (reason: string) => Error },
+): ResolvedAddress[] {
   const checked: ResolvedAddress[] = [];
   for (const a of answers) {
     const fam = isIP(a.address);
-    // A lookup that returns a non-IP would make net.connect do its own DNS query: refuse it.
-    if (fam === 0) throw badRequest(`Could not resolve the host "${name}" (invalid address in DNS answer).`);
-    if (!opts.allowPrivate) {
+    if (fam === 0) throw refuse.invalid();
+    if (!allowPrivate) {
       const reason = forbiddenAddressReason(a.address);
-      if (reason !== null) throw refusedAddress(name, reason);
+      if (reason !== null) throw refuse.forbidden(reason);
     }
     checked.push({ address: a.address, family: fam === 6 ? 6 : 4 });
   }
@@ -272,6 +288,25 @@ function refusedAddress(host: string, reason: string): ApiError {
   return badRequest(
     `The host "${host}" resolves to a non-public address (${reason}); fetching from private, local or reserved networks is not allowed.`,
   );
+}
+
+/**
+ * Where a request to `url` connects: its host, port and path, with a lookup pinned to the checked
+ * addresses. Pair it with a fresh socket (`agent: false`): a pooled keep-alive socket is keyed by
+ * host:port only and could carry a connection made under other DNS answers or settings.
+ */
+export function pinnedTarget(
+  url: URL,
+  addresses: ResolvedAddress[],
+): Pick<https.RequestOptions, 'protocol' | 'host' | 'port' | 'path' | 'lookup'> {
+  const secure = url.protocol === 'https:';
+  return {
+    protocol: url.protocol,
+    host: bareHost(url),
+    port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
+    path: `${url.pathname}${url.search}`,
+    lookup: pinnedLookup(addresses),
+  };
 }
 
 /**
@@ -330,10 +365,7 @@ function requestHop(
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     const reqOpts: https.RequestOptions = {
-      protocol: url.protocol,
-      host: bareHost(url),
-      port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-      path: `${url.pathname}${url.search}`,
+      ...pinnedTarget(url, addresses),
       method: 'GET',
       headers: {
         host: url.host,
@@ -344,7 +376,6 @@ function requestHop(
         'accept-encoding': 'identity',
         connection: 'close',
       },
-      lookup: pinnedLookup(addresses),
     };
     if (socketFactory) {
       reqOpts.createConnection = socketFactory;

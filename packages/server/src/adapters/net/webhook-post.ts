@@ -4,13 +4,11 @@
  * the socket is pinned to the checked answers; redirects are never followed (a 3xx is just a
  * failed delivery); the whole exchange is bounded by a timeout and the answer body is discarded.
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { WebhookRefusedError, type WebhookTransport } from '../../ports/webhook-transport.js';
-import { forbiddenAddressReason } from './safe-fetch.js';
+import { bareHost, checkedAddresses, defaultLookup, pinnedTarget, type ResolvedAddress } from './safe-fetch.js';
 
 export interface WebhookPostOptions {
   /** When false, refuse every non-public destination. */
@@ -21,59 +19,26 @@ export interface WebhookPostOptions {
   lookup?: (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 }
 
-interface Checked {
-  address: string;
-  family: 4 | 6;
-}
-
-async function resolveChecked(url: URL, opts: WebhookPostOptions): Promise<Checked[]> {
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+async function resolveChecked(url: URL, opts: WebhookPostOptions): Promise<ResolvedAddress[]> {
+  const host = bareHost(url);
   const name = host.toLowerCase().replace(/\.$/, '');
   if (!opts.allowPrivate && (name === 'localhost' || name.endsWith('.localhost'))) {
     throw new WebhookRefusedError(`The webhook host "${name}" is a local name; only public addresses may receive webhooks.`);
   }
   const literal = isIP(host);
   const answers = literal
-    ? [{ address: host, family: literal }]
-    : await (opts.lookup ?? ((h: string) => dnsLookup(h, { all: true, verbatim: true })))(host).catch((e: unknown) => {
+    ? [{ address: host }]
+    : await (opts.lookup ?? defaultLookup)(host).catch((e: unknown) => {
         throw new Error(`Could not resolve the webhook host "${name}" (${(e as { code?: string }).code ?? 'DNS lookup failed'}).`);
       });
   if (answers.length === 0) throw new Error(`Could not resolve the webhook host "${name}" (no addresses).`);
-  const out: Checked[] = [];
-  for (const a of answers) {
-    const fam = isIP(a.address);
-    if (fam === 0) throw new Error(`Could not resolve the webhook host "${name}" (invalid address in DNS answer).`);
-    if (!opts.allowPrivate) {
-      const reason = forbiddenAddressReason(a.address);
-      if (reason !== null) {
-        throw new WebhookRefusedError(
-          `The webhook host "${name}" resolves to a non-public address (${reason}); webhooks to private, local or reserved networks are not allowed.`,
-        );
-      }
-    }
-    out.push({ address: a.address, family: fam === 6 ? 6 : 4 });
-  }
-  return out;
-}
-
-function pinnedLookup(addresses: Checked[]): NonNullable<http.ClientRequestArgs['lookup']> {
-  return (hostname: string, options: LookupOptions, callback) => {
-    const wanted = options.family === 4 || options.family === 6 ? options.family : 0;
-    const usable = wanted === 0 ? addresses : addresses.filter((a) => a.family === wanted);
-    const first = usable[0];
-    if (!first) {
-      const err: NodeJS.ErrnoException = new Error(`No checked address of family ${wanted} for ${hostname}`);
-      err.code = 'ENOTFOUND';
-      process.nextTick(() => callback(err, '', 0));
-      return;
-    }
-    if (options.all === true) {
-      const list: LookupAddress[] = usable.map((a) => ({ address: a.address, family: a.family }));
-      process.nextTick(() => callback(null, list));
-    } else {
-      process.nextTick(() => callback(null, first.address, first.family));
-    }
-  };
+  return checkedAddresses(answers, opts.allowPrivate, {
+    invalid: () => new Error(`Could not resolve the webhook host "${name}" (invalid address in DNS answer).`),
+    forbidden: (reason) =>
+      new WebhookRefusedError(
+        `The webhook host "${name}" resolves to a non-public address (${reason}); webhooks to private, local or reserved networks are not allowed.`,
+      ),
+  });
 }
 
 export class SafeWebhookTransport implements WebhookTransport {
@@ -94,11 +59,8 @@ export class SafeWebhookTransport implements WebhookTransport {
 
     return new Promise((resolve, reject) => {
       const req = (secure ? https : http).request({
-        protocol: url.protocol,
-        host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+        ...pinnedTarget(url, addresses),
         servername: isIP(url.hostname) ? undefined : url.hostname,
-        port: url.port === '' ? (secure ? 443 : 80) : Number(url.port),
-        path: `${url.pathname}${url.search}`,
         method: 'POST',
         headers: {
           ...headers,
@@ -107,7 +69,6 @@ export class SafeWebhookTransport implements WebhookTransport {
           'content-length': String(payload.length),
           connection: 'close',
         },
-        lookup: pinnedLookup(addresses),
         // A fresh socket per delivery: a pooled one could carry a connection made under other DNS answers.
         agent: false,
       });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import crypto, { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
@@ -8,7 +8,7 @@ import type { OriginRecord, OriginType } from '../../ports/account-store.js';
 import type { ByteRange } from '../../ports/blob-store.js';
 import type { CacheBus, PurgeTarget } from '../../ports/cache-bus.js';
 import type { CacheEntry, CacheEntryInfo, DeliveryCache } from '../../ports/delivery-cache.js';
-import type { AssetState } from '../../ports/metadata-store.js';
+import type { AssetState, FileRecord } from '../../ports/metadata-store.js';
 import type { OriginFetcher } from '../../ports/origin-fetcher.js';
 import type { PurgeStore } from '../../ports/purge-store.js';
 import { canonicalTransformation, parseTransformation, type OutputFormat, type TransformStep } from '../../transform/parse/index.js';
@@ -61,6 +61,11 @@ export interface DeliveryEngineOptions {
   /** f-auto may choose AVIF. */
   autoAvif: boolean;
   named?: Readonly<Record<string, string>>;
+  /**
+   * Moves on whenever a file or version row may have changed (see adapters/db/change-tracking).
+   * When given, path lookups are remembered until it moves: a cache hit then costs no query.
+   */
+  libraryGeneration?: () => number;
   /** The Metadata object of a file on disk (metadata of transformed URLs). */
   analyze?: (path: string, size: number) => Promise<Record<string, unknown>>;
   clock?: () => number;
@@ -112,10 +117,15 @@ const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000';
 /** Hits up to this size are read whole (and may enter the memory tier); larger ones are streamed. */
 const READ_WHOLE_MAX = 1024 * 1024;
 const PARSE_MEMO_MAX = 4096;
+const FILE_MEMO_MAX = 4096;
 const NOT_FOUND = 'The requested file does not exist.';
 
+// One-shot hashing where the runtime has it (Node ≥ 20.12): no Hash object per key.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64url') => string }).hash;
+
 function keyOf(parts: ReadonlyArray<string | number>): string {
-  return createHash('sha1').update(parts.join('\u0000')).digest('base64url');
+  const text = parts.join('\u0000');
+  return oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
 }
 
 function overlayPaths(steps: readonly TransformStep[], out: Set<string>): Set<string> {
@@ -153,6 +163,7 @@ export class DeliveryEngine {
   private readonly variantFlights = new SingleFlight<{ entry: CacheEntry; data: Buffer }>();
   private readonly originFlights = new SingleFlight<CacheEntry | null>();
   private readonly parsed = new Map<string, ParsedTr | ApiError>();
+  private readonly files = new Map<string, { gen: number; file: FileRecord | undefined }>();
   private readonly rootPrefix: string;
   private readonly unsubscribe: () => void;
   private renders = 0;
@@ -186,13 +197,16 @@ export class DeliveryEngine {
     }
     const parsed = url.tr === '' ? null : this.parse(url.tr);
 
-    const file = url.sourcePath.endsWith('/') ? undefined : await this.o.lib.store.repo.getFileByPath(url.sourcePath);
+    const file = url.sourcePath.endsWith('/') ? undefined : await this.fileByPath(url.sourcePath);
     if (file) {
-      let asset: AssetState & { versionId: string } = { ...file, versionId: file.currentVersionId };
+      // Records are passed as they are: copying one (dozens of fields) per request costs more than the rest of a hit.
+      let asset: AssetState = file;
+      let versionId = file.currentVersionId;
       if (url.versionId !== undefined) {
         const v = /^[0-9a-f]{24}$/.test(url.versionId) ? await this.o.lib.store.repo.getVersion(file.id, url.versionId) : undefined;
         if (!v) throw notFound('The requested file version does not exist.');
-        asset = { ...v, versionId: v.id };
+        asset = v;
+        versionId = v.id;
       }
       const restricted = asset.isPrivate || !asset.isPublished;
       if (restricted && signed !== 'valid') {
@@ -207,11 +221,26 @@ export class DeliveryEngine {
       }
       const cacheControl = restricted ? this.privateCacheControl(url.expiry) : PUBLIC_CACHE_CONTROL;
       if (!parsed) return this.libraryOriginal(asset, cacheControl);
-      return this.libraryVariant(endpoint, url, parsed, asset, input, cacheControl);
+      return this.libraryVariant(endpoint, url, parsed, asset, versionId, input, cacheControl);
     }
     if (url.versionId !== undefined) throw notFound('The requested file version does not exist.');
     if (endpoint.origins.length === 0 || url.sourcePath === '/') throw notFound(NOT_FOUND);
     return this.originDelivery(endpoint, url, parsed, input, signed);
+  }
+
+  /** The library file at a path, remembered until the library changes. */
+  private async fileByPath(path: string): Promise<FileRecord | undefined> {
+    const gen = this.o.libraryGeneration?.();
+    if (gen !== undefined) {
+      const m = this.files.get(path);
+      if (m && m.gen === gen) return m.file;
+    }
+    const file = await this.o.lib.store.repo.getFileByPath(path);
+    if (gen !== undefined) {
+      if (this.files.size >= FILE_MEMO_MAX) this.files.delete(this.files.keys().next().value as string);
+      this.files.set(path, { gen, file });
+    }
+    return file;
   }
 
   private checkSignature(endpoint: DeliveryEndpoint, remainingPath: string, query: QueryPair[], url: DeliveryUrl): 'absent' | 'valid' {
@@ -310,7 +339,8 @@ export class DeliveryEngine {
     endpoint: DeliveryEndpoint,
     url: DeliveryUrl,
     p: ParsedTr,
-    asset: AssetState & { versionId: string },
+    asset: AssetState,
+    versionId: string,
     input: DeliveryInput,
     cacheControl: string,
   ): Promise<DeliveryResult> {
@@ -323,7 +353,7 @@ export class DeliveryEngine {
       'L',
       endpoint.pathPrefix,
       url.sourcePath,
-      asset.versionId,
+      versionId,
       asset.checksum,
       asset.customCoordinates ?? '',
       overlayTag,
@@ -354,7 +384,7 @@ export class DeliveryEngine {
     if (p.overlays.length === 0) return '';
     const parts: string[] = [];
     for (const path of p.overlays) {
-      const f = await this.o.lib.store.repo.getFileByPath(path);
+      const f = await this.fileByPath(path);
       parts.push(f ? f.checksum : '-');
     }
     return parts.join(',');

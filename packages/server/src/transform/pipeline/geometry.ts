@@ -1,6 +1,6 @@
 import { badRequest } from '../../errors/index.js';
 import { evaluateExpression } from '../parse/expression.js';
-import type { Amount, ExprVariable, Focus, Length, RelativePosition, SignedAmount, StepParams } from '../parse/types.js';
+import type { Amount, ExprVariable, Focus, LayerPosition, Length, RelativePosition, SignedAmount, StepParams } from '../parse/types.js';
 
 /**
  * Pure geometry: turns a step's size/crop parameters and the current image size into exact
@@ -367,14 +367,7 @@ function planExtract(input: CropInput, ew: number, eh: number, pad: boolean): Re
  * Offsets beyond the base are clamped to the base, as documented.
  */
 export function placeLayer(
-  pos: {
-    x?: SignedAmount;
-    y?: SignedAmount;
-    xCenter?: SignedAmount;
-    yCenter?: SignedAmount;
-    focus?: RelativePosition;
-    anchor?: RelativePosition;
-  },
+  pos: LayerPosition,
   base: Size,
   layer: Size,
   vars: Vars,

@@ -1,6 +1,7 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyMetadataStore } from '../kysely-store.js';
+import { SQLITE_WORDS_FUNCTION, wordsText } from '../../../search/index.js';
 import type { Database } from '../schema.js';
 
 /** The embedded store: one SQLite file in the data dir, WAL mode, migrated at open. */
@@ -11,6 +12,9 @@ export async function openSqliteStore(file: string): Promise<KyselyMetadataStore
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // HAS outside the full-text index (folders, versions, one metadata field) splits text into
+  // words exactly as searchQuery does; see search/compile.ts.
+  sqlite.function(SQLITE_WORDS_FUNCTION, { deterministic: true }, (v: unknown) => wordsText(typeof v === 'string' ? v : ''));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const store = new KyselyMetadataStore(db, { dialect: 'sqlite' });
   await store.migrate();
