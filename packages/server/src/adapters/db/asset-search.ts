@@ -42,6 +42,8 @@ const FETCH_CHUNK = 500;
 /** Candidates read per step of a driven search. */
 const DRIVER_CHUNK_MIN = 200;
 const DRIVER_CHUNK_MAX = 5000;
+/** Up to this many values, each value's index range is read separately and merged. */
+const DRIVER_MERGE_MAX = 16;
 
 type Key = string | number;
 
@@ -156,11 +158,9 @@ export class KyselyAssetSearch implements AssetSearch {
    * applied to each chunk, and reading stops once the page is full.
    */
   private async drivenFiles(driver: Driver, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<FileRecord[]> {
-    const keys = sql.join(driver.keys);
-    const [table, match] =
-      driver.kind === 'tags'
-        ? [sql`file_tags`, sql`tag_lower IN (${keys})`]
-        : [sql`file_field_values`, sql`source = ${driver.source} AND field = ${driver.field} AND value_lower IN (${keys})`];
+    const table = driver.kind === 'tags' ? sql`file_tags` : sql`file_field_values`;
+    const match = (keys: RawBuilder<unknown>) =>
+      driver.kind === 'tags' ? sql`tag_lower IN (${keys})` : sql`source = ${driver.source} AND field = ${driver.field} AND value_lower IN (${keys})`;
     const dir = sql.raw(q.sort.dir);
     const past = sql.raw(q.sort.dir === 'ASC' ? '>' : '<');
     const chunk = Math.min(DRIVER_CHUNK_MAX, Math.max(DRIVER_CHUNK_MIN, skip + limit));
@@ -169,7 +169,20 @@ export class KyselyAssetSearch implements AssetSearch {
     let cursor: { c: string; fid: string } | undefined;
     for (;;) {
       const after = cursor ? sql`AND (created_at, file_id) ${past} (${cursor.c}, ${cursor.fid})` : sql``;
-      const { rows: cands } = await sql<{ c: string; fid: string }>`SELECT DISTINCT created_at AS c, file_id AS fid FROM ${table} WHERE ${match} AND created_at IS NOT NULL ${after} ORDER BY created_at ${dir}, file_id ${dir} LIMIT ${chunk}`.execute(
+      const range = (keys: RawBuilder<unknown>) =>
+        sql`SELECT DISTINCT created_at AS c, file_id AS fid FROM ${table} WHERE ${match(keys)} AND created_at IS NOT NULL ${after} ORDER BY created_at ${dir}, file_id ${dir} LIMIT ${chunk}`;
+      // Several values: each value's range is read in order up to one chunk of distinct files and
+      // the results merged, instead of sorting every match of every value. The first `chunk` of
+      // the merge is exact (no value can hide a smaller file past its own first chunk), and fewer
+      // than `chunk` means every range is exhausted.
+      const source =
+        driver.keys.length === 1 || driver.keys.length > DRIVER_MERGE_MAX
+          ? range(sql.join(driver.keys))
+          : sql.join(
+              driver.keys.map((k) => sql`SELECT * FROM (${range(sql`${k}`)}) AS r`),
+              sql` UNION ALL `,
+            );
+      const { rows: cands } = await sql<{ c: string; fid: string }>`SELECT DISTINCT c, fid FROM (${source}) AS u ORDER BY c ${dir}, fid ${dir} LIMIT ${chunk}`.execute(
         this.db,
       );
       if (cands.length === 0) break;
