@@ -15,6 +15,9 @@ const NOT_FOUND = 'The requested file does not exist or is inaccessible at this 
  * Finds the file (or file version) whose stored metadata the metadata endpoints return. The
  * metadata itself was computed at upload; nothing here reads the bytes.
  */
+/** A stored asset (its Metadata was computed at upload) or the metadata of a rendered variant. */
+export type UrlMetadata = { asset: AssetState } | { rendered: Record<string, unknown> };
+
 export class MetadataService {
   constructor(
     private readonly lib: Library,
@@ -33,10 +36,9 @@ export class MetadataService {
   /**
    * A URL of this server's default URL endpoint, optionally with `?ik-obj-version=<versionId>`.
    * ImageKit answers a URL without transformations with the original's metadata, and one with
-   * transformations with the transformed image's; transformed URLs are refused until delivery
-   * transformations exist.
+   * transformations with the rendered image's own metadata.
    */
-  async ofUrl(raw: unknown): Promise<AssetState> {
+  async ofUrl(raw: unknown): Promise<UrlMetadata> {
     if (typeof raw !== 'string' || raw.trim() === '') throw badRequest('Your request is missing the url parameter.');
     let url: URL;
     try {
@@ -53,11 +55,8 @@ export class MetadataService {
       if (!this.transformed) {
         throw badRequest('Metadata of transformed URLs is not available on this server; pass the URL of the original file (without tr).');
       }
-      // The transformed image's own facts, read from the rendered bytes; the rest is the file's.
-      const metadata = await this.transformed(url);
-      const file = await this.lib.store.repo.getFileByPath(safePath(rest));
-      const base: AssetState = file ?? transformedStub(metadata);
-      return { ...base, metadata };
+      // The transformed image's own facts, read from the rendered bytes.
+      return { rendered: await this.transformed(url) };
     }
     let filePath: string;
     try {
@@ -69,51 +68,9 @@ export class MetadataService {
     const file = await this.lib.store.repo.getFileByPath(filePath);
     if (!file) throw notFound(NOT_FOUND);
     const versionId = url.searchParams.get('ik-obj-version');
-    if (versionId === null) return file;
+    if (versionId === null) return { asset: file };
     const version = /^[0-9a-f]{24}$/.test(versionId) ? await this.lib.store.repo.getVersion(file.id, versionId) : undefined;
     if (!version) throw notFound(NOT_FOUND);
-    return version;
+    return { asset: version };
   }
-}
-
-function safePath(rest: string): string {
-  try {
-    return decodeURIComponent(rest.replace(/^\/tr(:|%3A|%3a)[^/]*/, ''));
-  } catch {
-    return rest;
-  }
-}
-
-/** An asset shell for a transformed origin file: only its metadata is shown. */
-function transformedStub(metadata: Record<string, unknown>): AssetState {
-  return {
-    name: '',
-    filePath: '',
-    folderPath: '/',
-    fileType: 'image',
-    mime: '',
-    format: String(metadata.format ?? ''),
-    size: Number(metadata.size ?? 0),
-    width: null,
-    height: null,
-    hasAlpha: false,
-    bitRate: null,
-    duration: null,
-    audioCodec: null,
-    videoCodec: null,
-    tags: null,
-    aiTags: null,
-    customCoordinates: null,
-    customMetadata: {},
-    embeddedMetadata: null,
-    metadata,
-    description: null,
-    isPrivate: false,
-    isPublished: true,
-    blobKey: '',
-    checksum: '',
-    versionNumber: 1,
-    createdAt: '',
-    updatedAt: '',
-  };
 }

@@ -11,7 +11,8 @@ export function metadataRoutes(deps: RouteDeps) {
 
     const byUrl = async (req: { query: unknown }) => {
       const query = (req.query ?? {}) as Record<string, unknown>;
-      return metadataOf(await deps.metadata.ofUrl(query.url));
+      const found = await deps.metadata.ofUrl(query.url);
+      return 'asset' in found ? metadataOf(found.asset) : found.rendered;
     };
     app.get('/v1/metadata', byUrl);
     // The older path of the same API, still used by older SDKs.
