@@ -38,7 +38,45 @@ export interface Config {
   readonly extensions: ExtensionsConfig;
   /** Outbound webhooks: the account-wide endpoint and the signing secret. */
   readonly webhooks: WebhooksConfig;
+  /** Where rows live: the embedded SQLite file, or a shared PostgreSQL. */
+  readonly database: DatabaseConfig;
+  /** Where file bytes live: the data dir, or a shared S3-compatible bucket. */
+  readonly blobs: BlobsConfig;
 }
+
+/**
+ * `sqlite`: <data dir>/tessera.db, one process. `postgres`: a shared database, so any number of
+ * identical nodes can serve the same library (TESSERA_DATABASE_URL=postgres://…).
+ */
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite' }
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      /** Connections this node's pool may open. */
+      readonly poolMax: number;
+    };
+
+/**
+ * `local`: <data dir>/blobs. `s3`: a bucket on AWS S3 or any S3-compatible server (MinIO, R2 …).
+ * Credentials left unset fall back to the standard AWS chain (AWS_ACCESS_KEY_ID, profiles, roles).
+ */
+export type BlobsConfig =
+  | { readonly kind: 'local' }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      /** Custom endpoint for S3-compatible servers; null: AWS's own for the region. */
+      readonly endpoint: string | null;
+      /** null: the AWS chain decides (AWS_REGION …), else us-east-1. */
+      readonly region: string | null;
+      readonly accessKeyId: string | null;
+      readonly secretAccessKey: string | null;
+      /** Path-style addressing (bucket in the path): MinIO and most self-hosted servers need it. */
+      readonly forcePathStyle: boolean;
+      /** Key prefix inside the bucket, '' or ending in '/'; lets several deployments share one bucket. */
+      readonly prefix: string;
+    };
 
 export interface ExtensionsConfig {
   /** How long one provider call may take. */
@@ -142,6 +180,15 @@ export type ConfigInput = Partial<{
   webhookUrl: string;
   webhookSecret: string;
   webhookTimeoutMs: number | string;
+  databaseUrl: string;
+  databasePoolMax: number | string;
+  s3Bucket: string;
+  s3Endpoint: string;
+  s3Region: string;
+  s3AccessKeyId: string;
+  s3SecretAccessKey: string;
+  s3ForcePathStyle: boolean | string;
+  s3Prefix: string;
 }>;
 
 export class ConfigError extends Error {
@@ -191,6 +238,15 @@ export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   webhookUrl: 'TESSERA_WEBHOOK_URL',
   webhookSecret: 'TESSERA_WEBHOOK_SECRET',
   webhookTimeoutMs: 'TESSERA_WEBHOOK_TIMEOUT_MS',
+  databaseUrl: 'TESSERA_DATABASE_URL',
+  databasePoolMax: 'TESSERA_DATABASE_POOL_MAX',
+  s3Bucket: 'TESSERA_S3_BUCKET',
+  s3Endpoint: 'TESSERA_S3_ENDPOINT',
+  s3Region: 'TESSERA_S3_REGION',
+  s3AccessKeyId: 'TESSERA_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'TESSERA_S3_SECRET_ACCESS_KEY',
+  s3ForcePathStyle: 'TESSERA_S3_FORCE_PATH_STYLE',
+  s3Prefix: 'TESSERA_S3_PREFIX',
 };
 
 /** First path segments the API itself uses, so they cannot name the URL endpoint. */
@@ -377,6 +433,70 @@ function resolveWebhooks(input: ConfigInput, env: NodeJS.ProcessEnv, dataDir: st
   });
 }
 
+function resolveDatabase(input: ConfigInput, env: NodeJS.ProcessEnv): DatabaseConfig {
+  const raw = pick(input, env, 'databaseUrl')?.trim();
+  const poolRaw = pick(input, env, 'databasePoolMax');
+  if (raw === undefined || raw === '' || raw.toLowerCase() === 'sqlite') {
+    if (poolRaw !== undefined) throw new ConfigError('TESSERA_DATABASE_POOL_MAX only applies with TESSERA_DATABASE_URL=postgres://…');
+    return Object.freeze({ kind: 'sqlite' as const });
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('TESSERA_DATABASE_URL must be a postgres://user@host:port/database URL');
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new ConfigError(`TESSERA_DATABASE_URL must start with postgres:// (or be unset for the embedded SQLite store), got "${u.protocol}//…"`);
+  }
+  if (!u.hostname && !u.searchParams.get('host')) throw new ConfigError('TESSERA_DATABASE_URL needs a host');
+  return Object.freeze({
+    kind: 'postgres' as const,
+    url: raw,
+    poolMax: int('TESSERA_DATABASE_POOL_MAX', poolRaw, 10, 1, 1000),
+  });
+}
+
+function resolveBlobs(input: ConfigInput, env: NodeJS.ProcessEnv): BlobsConfig {
+  const get = (k: keyof ConfigInput) => pick(input, env, k)?.trim() || undefined;
+  const bucket = get('s3Bucket');
+  const others = (['s3Endpoint', 's3Region', 's3AccessKeyId', 's3SecretAccessKey', 's3ForcePathStyle', 's3Prefix'] as const).filter((k) => get(k));
+  if (!bucket) {
+    if (others.length > 0) throw new ConfigError(`${ENV_NAMES[others[0]!]} is set but TESSERA_S3_BUCKET is not`);
+    return Object.freeze({ kind: 'local' as const });
+  }
+  // S3's bucket naming rules (lowercase, digits, dots, hyphens; 3-63); R2 and MinIO follow them.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(`TESSERA_S3_BUCKET must be a bucket name (3-63 lowercase letters, digits, "." or "-"), got "${bucket}"`);
+  }
+  const accessKeyId = get('s3AccessKeyId') ?? null;
+  const secretAccessKey = get('s3SecretAccessKey') ?? null;
+  if ((accessKeyId === null) !== (secretAccessKey === null)) {
+    throw new ConfigError('set both TESSERA_S3_ACCESS_KEY_ID and TESSERA_S3_SECRET_ACCESS_KEY, or neither (then the AWS credential chain is used)');
+  }
+  const endpointRaw = get('s3Endpoint');
+  const region = get('s3Region') ?? null;
+  if (region !== null && !/^[a-z0-9-]{2,40}$/.test(region)) throw new ConfigError(`TESSERA_S3_REGION must look like us-east-1 (or "auto" for R2), got "${region}"`);
+  let prefix = get('s3Prefix') ?? '';
+  if (prefix !== '') {
+    prefix = prefix.replace(/^\/+/, '');
+    if (!prefix.endsWith('/')) prefix += '/';
+    if (prefix.split('/').some((seg, i, all) => (seg === '' && i < all.length - 1) || seg === '.' || seg === '..')) {
+      throw new ConfigError(`TESSERA_S3_PREFIX must be a plain key prefix like "tessera/", got "${get('s3Prefix')}"`);
+    }
+  }
+  return Object.freeze({
+    kind: 's3' as const,
+    bucket,
+    endpoint: endpointRaw ? httpUrl('TESSERA_S3_ENDPOINT', endpointRaw).replace(/\/+$/, '') : null,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: bool('TESSERA_S3_FORCE_PATH_STYLE', pick(input, env, 's3ForcePathStyle'), false),
+    prefix,
+  });
+}
+
 /** A byte size where 0 is allowed (it switches the feature off). */
 function sizeOrZero(name: string, raw: string | undefined, dflt: number): number {
   if (raw === undefined) return dflt;
@@ -447,10 +567,19 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     throw new ConfigError(`TESSERA_PUBLIC_URL must be an http(s) URL, got "${rawPublicUrl}"`);
   }
 
+  const database = resolveDatabase(input, env);
+  const blobs = resolveBlobs(input, env);
   const givenPrivate = pick(input, env, 'privateKey');
   const givenPublic = pick(input, env, 'publicKey');
   if ((givenPrivate === undefined) !== (givenPublic === undefined)) {
     throw new ConfigError('set both TESSERA_PRIVATE_KEY and TESSERA_PUBLIC_KEY, or neither (then they are generated)');
+  }
+  // Keys and the webhook secret generated into one node's data dir would differ from node to node.
+  if (database.kind === 'postgres' && givenPrivate === undefined) {
+    throw new ConfigError('with TESSERA_DATABASE_URL every node must share the keys: set TESSERA_PRIVATE_KEY and TESSERA_PUBLIC_KEY');
+  }
+  if (database.kind === 'postgres' && pick(input, env, 'webhookSecret') === undefined) {
+    throw new ConfigError('with TESSERA_DATABASE_URL every node must sign webhooks alike: set TESSERA_WEBHOOK_SECRET');
   }
   let keys: StoredKeys;
   let keysGenerated = false;
@@ -502,5 +631,7 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
     delivery: resolveDelivery(input, env),
     extensions: resolveExtensions(input, env),
     webhooks: resolveWebhooks(input, env, dataDir),
+    database,
+    blobs,
   });
 }
