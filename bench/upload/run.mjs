@@ -265,6 +265,9 @@ function percentile(sorted, q) {
 }
 
 async function measure(server, scenario, size, count) {
+  // The handler without fsync leaves up to 1 GiB dirty in the page cache; without a sync the kernel
+  // writes it back while the next server is measured, charging one server's deferred I/O to another.
+  execFileSync('sync');
   await sleep(500); // let the previous scenario's writeback and GC settle a little
   const sampler = startRssSampler(server.pid);
   const r = await runClient(server, size, count);
