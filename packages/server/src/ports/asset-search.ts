@@ -20,9 +20,20 @@ export interface AssetListQuery {
   limit: number;
 }
 
+/**
+ * A file as a page of results carries it: the fields FileDetails shows, with the JSON-valued
+ * ones as JSON text. A page holds up to 1,000 files; the text goes into the response as it is,
+ * instead of being parsed into objects only to be serialised again.
+ */
+export interface ListedFile
+  extends Omit<FileRecord, 'tags' | 'aiTags' | 'customMetadata' | 'embeddedMetadata' | 'metadata' | 'folderPath' | 'format' | 'blobKey' | 'checksum'> {
+  /** JSON text, each exactly what JSON.stringify gives for the FileRecord's field ('null' when absent). */
+  json: { tags: string; aiTags: string; customMetadata: string; embeddedMetadata: string };
+}
+
 export type AssetListItem =
   | { type: 'folder'; folder: FolderRecord }
-  | { type: 'file'; file: FileRecord }
+  | { type: 'file'; file: ListedFile }
   | { type: 'file-version'; file: FileRecord; version: VersionRecord };
 
 export interface AssetSearch {

@@ -134,7 +134,7 @@ function cmp(ref: Sql, op: string, value: string | number): RawBuilder<SqlBool> 
 
 // --- full text -------------------------------------------------------------------------------
 
-type FtsColumn = 'name' | 'tags' | 'description' | 'custom';
+export type FtsColumn = 'name' | 'tags' | 'description' | 'custom';
 
 /** An FTS5 MATCH string: every word, quoted, in one column. */
 export function ftsMatch(column: FtsColumn, words: readonly string[]): string {
@@ -293,7 +293,10 @@ function fileTags(c: CheckedCondition, dialect: Dialect): Compiled {
   const id = col('file', 'id');
   if (c.op === 'HAS') return fullText('file', 'tags', words(c.operands), dialect);
   if (c.op === 'EXISTS') return asBool(sql`EXISTS (SELECT 1 FROM file_tags AS t WHERE t.file_id = ${id})`);
-  return asBool(sql`EXISTS (SELECT 1 FROM file_tags AS t WHERE t.file_id = ${id} AND ${inList(sql.ref('t.tag_lower'), texts(c.operands))})`);
+  // SQLite without statistics picks the (file_id, kind, tag) key and reads every tag row of the
+  // file for tag_lower; (tag_lower, file_id) answers from the index alone (half the cost per file).
+  const from = dialect === 'sqlite' ? sql`file_tags AS t INDEXED BY file_tags_lower_idx` : sql`file_tags AS t`;
+  return asBool(sql`EXISTS (SELECT 1 FROM ${from} WHERE t.file_id = ${id} AND ${inList(sql.ref('t.tag_lower'), texts(c.operands))})`);
 }
 
 function versionTags(c: CheckedCondition, dialect: Dialect): Compiled {
@@ -482,9 +485,10 @@ export function orderBy(source: Source, key: SortKey, dir: SortDir, dialect: Dia
  * The full-text match behind relevance: every positive HAS on an indexed column, ORed.
  * SQLite: an FTS5 MATCH string; PostgreSQL: the words for plainto_tsquery.
  */
-export function relevanceQuery(e: CheckedExpr): { match: string; words: string[] } | undefined {
+export function relevanceQuery(e: CheckedExpr): { match: string; words: string[]; columns: FtsColumn[] } | undefined {
   const matches: string[] = [];
   const all: string[] = [];
+  const columns = new Set<FtsColumn>();
   const walk = (x: CheckedExpr) => {
     if (x.kind !== 'cond') return x.items.forEach(walk);
     if (x.op !== 'HAS' || x.negated) return;
@@ -494,7 +498,8 @@ export function relevanceQuery(e: CheckedExpr): { match: string; words: string[]
     if (!column || w.length === 0) return;
     matches.push(`(${ftsMatch(column, w)})`);
     all.push(...w);
+    columns.add(column);
   };
   walk(e);
-  return matches.length === 0 ? undefined : { match: matches.join(' OR '), words: all };
+  return matches.length === 0 ? undefined : { match: matches.join(' OR '), words: all, columns: [...columns] };
 }

@@ -26,6 +26,7 @@ export {
   orderBy,
   prefixUpperBound,
   relevanceQuery,
+  type FtsColumn,
   rowKey,
   toSql,
   type Compiled,

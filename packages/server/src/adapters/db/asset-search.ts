@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { AssetListItem, AssetListQuery, AssetSearch, ListSource } from '../../ports/asset-search.js';
+import type { AssetListItem, AssetListQuery, AssetSearch, ListSource, ListedFile } from '../../ports/asset-search.js';
 import type { FileRecord, FolderRecord, MetadataStore } from '../../ports/metadata-store.js';
 import {
   andAll,
@@ -12,6 +12,7 @@ import {
   type Compiled,
   type Dialect,
   type Driver,
+  type FtsColumn,
 } from '../../search/index.js';
 import { KyselyMetadataStore, fileFromRow, versionFromRow } from './kysely-store.js';
 import type { Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
@@ -35,7 +36,17 @@ const FROM: Record<ListSource, RawBuilder<unknown>> = {
   folder: sql`folders AS d`,
 };
 const TABLE: Record<ListSource, RawBuilder<unknown>> = { file: sql`files AS f`, version: sql`file_versions AS v`, folder: sql`folders AS d` };
-const ALL_OF: Record<ListSource, RawBuilder<unknown>> = { file: sql`f.*`, version: sql`v.*`, folder: sql`d.*` };
+/** The columns of `files` a listed file shows (FileDetails): a page of 1,000 never reads the others. */
+const LISTED_COLUMNS = [
+  'id', 'current_version_id', 'name', 'file_path', 'file_type', 'mime', 'size', 'width', 'height', 'has_alpha', 'bit_rate',
+  'duration', 'audio_codec', 'video_codec', 'tags', 'ai_tags', 'custom_coordinates', 'custom_metadata', 'embedded_metadata',
+  'description', 'is_private', 'is_published', 'version_number', 'created_at', 'updated_at',
+] as const satisfies ReadonlyArray<keyof FilesTable>;
+/** JSON columns come back as text from SQLite and already parsed (jsonb) from PostgreSQL. */
+export type ListedFileRow = Omit<Pick<FilesTable, (typeof LISTED_COLUMNS)[number]>, 'tags' | 'ai_tags' | 'custom_metadata' | 'embedded_metadata'> &
+  Record<'tags' | 'ai_tags' | 'custom_metadata' | 'embedded_metadata', string | object | null>;
+const LISTED_FILE = sql.join(LISTED_COLUMNS.map((c) => sql.ref(`f.${c}`)));
+const ALL_OF: Record<ListSource, RawBuilder<unknown>> = { file: LISTED_FILE, version: sql`v.*`, folder: sql`d.*` };
 const SOURCE_OF = { file: 'file', version: 'version', folder: 'folder' } as const;
 /** Keys per statement in the second step (well under every dialect's parameter limit). */
 const FETCH_CHUNK = 500;
@@ -46,6 +57,58 @@ const DRIVER_CHUNK_MAX = 5000;
 const DRIVER_MERGE_MAX = 16;
 
 type Key = string | number;
+
+/**
+ * A JSON column as JSON text. SQLite's text goes out as stored: the store writes these columns
+ * only through JSON.stringify (toColumns), so the text is what parsing and re-serialising would
+ * give. PostgreSQL's jsonb arrives parsed and is serialised as the single-file path does.
+ */
+function jsonText(v: string | object | null, absent: string): string {
+  return v === null ? absent : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** The same conversions as the store's fileFromRow, for the listed columns (exported for tests). */
+export function listedFileFromRow(r: ListedFileRow): ListedFile {
+  return {
+    id: r.id,
+    currentVersionId: r.current_version_id,
+    name: r.name,
+    filePath: r.file_path,
+    fileType: r.file_type === 'image' ? 'image' : 'non-image',
+    mime: r.mime,
+    size: Number(r.size),
+    width: r.width,
+    height: r.height,
+    hasAlpha: r.has_alpha === 1,
+    bitRate: r.bit_rate,
+    duration: r.duration,
+    audioCodec: r.audio_codec,
+    videoCodec: r.video_codec,
+    customCoordinates: r.custom_coordinates,
+    description: r.description,
+    isPrivate: r.is_private === 1,
+    isPublished: r.is_published === 1,
+    versionNumber: r.version_number,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    json: {
+      tags: jsonText(r.tags, 'null'),
+      aiTags: jsonText(r.ai_tags, 'null'),
+      customMetadata: jsonText(r.custom_metadata, '{}'),
+      embeddedMetadata: jsonText(r.embedded_metadata, 'null'),
+    },
+  };
+}
+
+/**
+ * PostgreSQL's stand-in for FTS5's bm25 over the columns a query names: the document weights each
+ * column (name A, tags B, description C, custom D; see the store's reindex), ts_rank counts only
+ * the named columns' matches and, with normalisation 2, divides by the whole document's length.
+ * ts_rank takes the weights in the order D, C, B, A.
+ */
+function rankWeights(columns: readonly FtsColumn[]): number[] {
+  return (['custom', 'description', 'tags', 'name'] as const).map((c) => (columns.includes(c) ? 1 : 0));
+}
 
 function folderFromRow(r: FoldersTable): FolderRecord {
   return { id: r.id, path: r.path, name: r.name, parentPath: r.parent_path, createdAt: r.created_at, updatedAt: r.updated_at };
@@ -96,8 +159,8 @@ export class KyselyAssetSearch implements AssetSearch {
       return rows.map((r) => ({ type: 'folder', folder: folderFromRow(r) }));
     }
     if (source === 'file') {
-      const rows = await this.byKeys<FilesTable>('file', keys);
-      return rows.map((r) => ({ type: 'file', file: fileFromRow(r) }));
+      const rows = await this.byKeys<ListedFileRow>('file', keys);
+      return rows.map((r) => ({ type: 'file', file: listedFileFromRow(r) }));
     }
     const versions = (await this.byKeys<FileVersionsTable>('version', keys)).map(versionFromRow);
     const parents = new Map<string, FileRecord>();
@@ -124,7 +187,7 @@ export class KyselyAssetSearch implements AssetSearch {
         join =
           this.dialect === 'sqlite'
             ? sql`LEFT JOIN (SELECT file_id AS rid, bm25(files_fts) AS score FROM files_fts WHERE files_fts MATCH ${r.match}) AS r ON r.rid = f.id`
-            : sql`LEFT JOIN (SELECT file_id AS rid, -ts_rank(document, to_tsquery('simple', ${r.words.join(' | ')})) AS score FROM files_fts WHERE document @@ to_tsquery('simple', ${r.words.join(' | ')})) AS r ON r.rid = f.id`;
+            : sql`LEFT JOIN (SELECT file_id AS rid, -ts_rank(${rankWeights(r.columns)}::float4[], document, to_tsquery('simple', ${r.words.join(' | ')}), 2) AS score FROM files_fts WHERE document @@ to_tsquery('simple', ${r.words.join(' | ')})) AS r ON r.rid = f.id`;
         relevance = sql`coalesce(r.score, 0)`;
       }
     }
@@ -157,14 +220,14 @@ export class KyselyAssetSearch implements AssetSearch {
    * order from the (value, created_at, file_id) index a chunk at a time, the whole filter is
    * applied to each chunk, and reading stops once the page is full.
    */
-  private async drivenFiles(driver: Driver, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<FileRecord[]> {
+  private async drivenFiles(driver: Driver, where: Compiled, q: AssetListQuery, skip: number, limit: number): Promise<ListedFile[]> {
     const table = driver.kind === 'tags' ? sql`file_tags` : sql`file_field_values`;
     const match = (keys: RawBuilder<unknown>) =>
       driver.kind === 'tags' ? sql`tag_lower IN (${keys})` : sql`source = ${driver.source} AND field = ${driver.field} AND value_lower IN (${keys})`;
     const dir = sql.raw(q.sort.dir);
     const past = sql.raw(q.sort.dir === 'ASC' ? '>' : '<');
     const chunk = Math.min(DRIVER_CHUNK_MAX, Math.max(DRIVER_CHUNK_MIN, skip + limit));
-    const out: FileRecord[] = [];
+    const out: ListedFile[] = [];
     let toSkip = skip;
     let cursor: { c: string; fid: string } | undefined;
     for (;;) {
@@ -195,7 +258,7 @@ export class KyselyAssetSearch implements AssetSearch {
           toSkip--;
           continue;
         }
-        out.push(fileFromRow(r));
+        out.push(listedFileFromRow(r));
         if (out.length >= limit) return out;
       }
       cursor = cands[cands.length - 1];
@@ -211,14 +274,14 @@ export class KyselyAssetSearch implements AssetSearch {
    * the ids as the outer loop: without statistics the planner would rather scan an index of files
    * (say, every jpg) and look each one up in the id list.
    */
-  private async filesById(ids: string[], where: Compiled): Promise<FilesTable[]> {
-    const found = new Map<string, FilesTable>();
+  private async filesById(ids: string[], where: Compiled): Promise<ListedFileRow[]> {
+    const found = new Map<string, ListedFileRow>();
     for (let i = 0; i < ids.length; i += FETCH_CHUNK) {
       const part = ids.slice(i, i + FETCH_CHUNK);
       const query =
         this.dialect === 'sqlite'
-          ? sql<FilesTable>`SELECT f.* FROM json_each(${JSON.stringify(part)}) AS k CROSS JOIN files AS f ON f.id = k.value WHERE ${toSql(where)}`
-          : sql<FilesTable>`SELECT f.* FROM files AS f WHERE f.id = ANY(${part}::text[]) AND ${toSql(where)}`;
+          ? sql<ListedFileRow>`SELECT ${LISTED_FILE} FROM json_each(${JSON.stringify(part)}) AS k CROSS JOIN files AS f ON f.id = k.value WHERE ${toSql(where)}`
+          : sql<ListedFileRow>`SELECT ${LISTED_FILE} FROM files AS f WHERE f.id = ANY(${part}::text[]) AND ${toSql(where)}`;
       const { rows } = await query.execute(this.db);
       for (const r of rows) found.set(r.id, r);
     }

@@ -1,3 +1,4 @@
+import type { ListedFile } from '../../ports/asset-search.js';
 import type { ProbeResult } from '../../ports/media-probe.js';
 import type { AssetState, FileRecord, VersionRecord } from '../../ports/metadata-store.js';
 import type { ResponseField } from '../../services/upload-params.js';
@@ -9,22 +10,26 @@ export interface UrlContext {
   imagekitId: string;
 }
 
+/** Only characters encodeURIComponent keeps, and '/': such a path (most are) is its own encoding. */
+const ENCODED_PATH = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+
 export function encodeFilePath(filePath: string): string {
+  if (ENCODED_PATH.test(filePath)) return filePath;
   return filePath
     .split('/')
     .map((s) => encodeURIComponent(s))
     .join('/');
 }
 
-function deliveryUrl(ctx: UrlContext, a: AssetState, versionId?: string): string {
+function deliveryUrl(ctx: UrlContext, a: Pick<AssetState, 'filePath' | 'updatedAt'>, versionId?: string): string {
   const base = `${ctx.publicUrl}/${ctx.imagekitId}${encodeFilePath(a.filePath)}`;
-  const q = new URLSearchParams();
-  if (versionId) q.set('ik-obj-version', versionId);
-  q.set('updatedAt', String(Date.parse(a.updatedAt)));
-  return `${base}?${q.toString()}`;
+  // A number (or NaN) needs no escaping; list pages build a thousand of these.
+  const updatedAt = `updatedAt=${Date.parse(a.updatedAt)}`;
+  if (!versionId) return `${base}?${updatedAt}`;
+  return `${base}?${new URLSearchParams({ 'ik-obj-version': versionId }).toString()}&${updatedAt}`;
 }
 
-function thumbnailOf(url: string, a: AssetState): string | undefined {
+function thumbnailOf(url: string, a: Pick<AssetState, 'fileType'>): string | undefined {
   return a.fileType === 'image' ? `${url}&tr=n-ik_ml_thumbnail` : undefined;
 }
 
@@ -39,6 +44,7 @@ function mediaFields(a: AssetState): Record<string, unknown> {
   return o;
 }
 
+/** FileDetails. listedFileDetailsJson below writes the same fields in the same order: change both. */
 function details(ctx: UrlContext, fileId: string, a: AssetState, versionId: string, isCurrent: boolean) {
   const url = deliveryUrl(ctx, a, isCurrent ? undefined : versionId);
   const out: Record<string, unknown> = {
@@ -75,6 +81,34 @@ export function fileDetails(ctx: UrlContext, f: FileRecord): Record<string, unkn
 
 export function versionDetails(ctx: UrlContext, f: FileRecord, v: VersionRecord): Record<string, unknown> {
   return details(ctx, f.id, v, v.id, v.id === f.currentVersionId);
+}
+
+const str = (s: string): string => JSON.stringify(s);
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+/**
+ * A listed file's FileDetails as JSON text: exactly JSON.stringify(fileDetails(…)) of the same
+ * file (same fields, same order; test/unit/list-json.test.ts holds the two together), built as a
+ * string so that the JSON-valued fields go in as the stored text, never parsed.
+ */
+export function listedFileDetailsJson(ctx: UrlContext, f: ListedFile): string {
+  const url = deliveryUrl(ctx, f);
+  let out =
+    `{"fileId":${str(f.id)},"type":"file","name":${str(f.name)},"filePath":${str(f.filePath)},"tags":${f.json.tags},"AITags":${f.json.aiTags}` +
+    `,"versionInfo":{"id":${str(f.currentVersionId)},"name":${str(`Version ${f.versionNumber}`)}},"isPrivateFile":${f.isPrivate},"isPublished":${f.isPublished}` +
+    `,"customCoordinates":${f.customCoordinates === null ? 'null' : str(f.customCoordinates)},"url":${str(url)},"fileType":${str(f.fileType)},"mime":${str(f.mime)}`;
+  if (f.width !== null) out += `,"width":${num(f.width)}`;
+  if (f.height !== null) out += `,"height":${num(f.height)}`;
+  if (f.bitRate !== null) out += `,"bitRate":${num(f.bitRate)}`;
+  if (f.duration !== null) out += `,"duration":${num(f.duration)}`;
+  if (f.audioCodec !== null) out += `,"audioCodec":${str(f.audioCodec)}`;
+  if (f.videoCodec !== null) out += `,"videoCodec":${str(f.videoCodec)}`;
+  out += `,"size":${num(f.size)},"hasAlpha":${f.hasAlpha},"customMetadata":${f.json.customMetadata},"createdAt":${str(f.createdAt)},"updatedAt":${str(f.updatedAt)}`;
+  const thumb = thumbnailOf(url, f);
+  if (thumb) out += `,"thumbnail":${str(thumb)}`;
+  if (f.description !== null) out += `,"description":${str(f.description)}`;
+  if (f.json.embeddedMetadata !== 'null') out += `,"embeddedMetadata":${f.json.embeddedMetadata}`;
+  return `${out}}`;
 }
 
 /**
