@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { LocalBlobStore } from './adapters/blob/local/index.js';
 import { DiskDeliveryCache } from './adapters/cache/disk-cache.js';
 import { InProcessCacheBus } from './adapters/cache/in-process-bus.js';
+import { PgCacheBus } from './adapters/cache/pg-bus.js';
 import { accountStoreFor } from './adapters/db/account-repo.js';
 import { assetSearchFor } from './adapters/db/asset-search.js';
 import { customFieldStoreFor } from './adapters/db/custom-field-repo.js';
 import { savedExtensionStoreFor, webhookLogFor } from './adapters/db/extension-repos.js';
 import { trackChanges } from './adapters/db/change-tracking.js';
 import { purgeStoreFor } from './adapters/db/purge-repo.js';
+import type { KyselyMetadataStore } from './adapters/db/kysely-store.js';
 import { openSqliteStore } from './adapters/db/sqlite/index.js';
 import { usageStoreFor } from './adapters/db/usage-repo.js';
 import { extensionProvidersFrom } from './adapters/extensions/index.js';
@@ -21,11 +23,12 @@ import { DbJobQueue } from './adapters/queue/db-queue.js';
 import { fetchUrlToFile } from './adapters/net/safe-fetch.js';
 import { SafeWebhookTransport } from './adapters/net/webhook-post.js';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.js';
+import { pgRateLimiterFor } from './adapters/ratelimit/pg.js';
 import type { Config } from './config/index.js';
 import { enforceRateLimit, type RouteDeps } from './http/context.js';
 import { requirePrivateKey } from './http/plugins/auth.js';
 import { onFrameworkError, registerErrorHandling } from './http/plugins/errors.js';
-import { fileDetails } from './http/presenters/files.js';
+import { encodeFilePath, fileDetails, uploadResponse } from './http/presenters/files.js';
 import { accountsRoutes } from './http/routes/accounts.js';
 import { assetsRoutes } from './http/routes/assets.js';
 import { bulkJobsRoutes } from './http/routes/bulk-jobs.js';
@@ -57,9 +60,32 @@ import { MetadataService } from './services/metadata-service.js';
 import { SavedExtensionService } from './services/saved-extension-service.js';
 import { UploadAuthService } from './services/upload-auth.js';
 import { UploadService } from './services/upload-service.js';
+import { UploadTransformService } from './services/upload-transforms.js';
 import { UsageService } from './services/usage-service.js';
-import { WebhookService } from './services/webhook-service.js';
+import { WebhookService, webhookRetryPolicy } from './services/webhook-service.js';
 import { SpoolDir } from './util/spool.js';
+
+/**
+ * The metadata store the config names: the embedded SQLite file, or a shared PostgreSQL (its
+ * driver loaded only then). Migrated at open unless `migrate: false` (`tessera migrate` does it
+ * itself to report what it applied).
+ */
+export async function openStore(
+  config: Config,
+  opts: { migrate?: boolean; onIdleError?: (err: Error) => void } = {},
+): Promise<KyselyMetadataStore> {
+  const migrate = opts.migrate ?? true;
+  if (config.database.kind === 'postgres') {
+    const { openPostgresStore } = await import('./adapters/db/postgres/index.js');
+    return openPostgresStore({
+      url: config.database.url,
+      poolMax: config.database.poolMax,
+      migrate,
+      ...(opts.onIdleError ? { onIdleError: opts.onIdleError } : {}),
+    });
+  }
+  return openSqliteStore(join(config.dataDir, 'tessera.db'), { migrate });
+}
 
 export interface App {
   server: FastifyInstance;
@@ -84,9 +110,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const spool = new SpoolDir(join(config.dataDir, 'tmp'));
   await spool.reset();
   // Writes are counted so the delivery path can remember path lookups until the library changes.
-  const tracked = trackChanges(overrides.store ?? (await openSqliteStore(join(config.dataDir, 'tessera.db'))));
+  const tracked = trackChanges(overrides.store ?? (await openStore(config, { onIdleError: (err) => server.log.error({ err }, 'idle database connection failed') })));
   const store = tracked.store;
   let blobs = overrides.blobs;
+  let closeBlobs = (): void => undefined;
+  if (!blobs && config.blobs.kind === 's3') {
+    // The AWS SDK loads only here; open() checks the bucket answers, failing with one ConfigError line.
+    const { S3BlobStore } = await import('./adapters/blob/s3/index.js');
+    const s3 = await S3BlobStore.open(config.blobs);
+    closeBlobs = () => s3.close();
+    blobs = s3;
+  }
   if (!blobs) {
     const local = new LocalBlobStore(join(config.dataDir, 'blobs'));
     await local.init();
@@ -95,6 +129,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
 
   const library = new Library({ store, blobs });
   const swept = await library.sweepJournal();
+  // A shared journal skips entries young enough to belong to another node's write in flight, so
+  // it is swept again while running, not only at start (see Library.sweepJournal).
+  const journalSweeps = library.journalShared
+    ? setInterval(() => {
+        library.sweepJournal().then(
+          (r) => r.removed > 0 && server.log.info({ removed: r.removed }, 'removed orphan blobs left by an interrupted write'),
+          (err: unknown) => server.log.error({ err }, 'blob journal sweep failed'),
+        );
+      }, 15 * 60_000).unref()
+    : undefined;
   await store.pruneUploadTokens(new Date().toISOString());
 
   const customFields = new CustomMetadataService(customFieldStoreFor(store), () => library.now());
@@ -104,11 +148,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     DbJobQueue.forStore(store, {
       leaseMs: config.jobs.leaseMs,
       pollMs: config.jobs.pollMs,
+      concurrency: config.jobs.concurrency,
       onError: (err, job) => server.log.error({ err, jobId: job?.id, jobType: job?.type }, 'background job error'),
     });
   const folders = new FolderService(library, files, jobs, {
     batchSize: config.jobs.batchSize,
     purge: (folderPath) => deps.delivery.purgeOldFolder(folderPath),
+    // The webhook service is built further down; jobs and requests run only after that.
+    emitFileEvent: (type, fileId, file, eventId, resend) =>
+      webhooks.emit(type, file ? fileDetails({ publicUrl: config.publicUrl, imagekitId: config.imagekitId }, file) : { fileId }, eventId, { resend: resend === true }),
   });
   folders.registerJobs();
   const usage = new UsageService(usageStoreFor(store), { onError: (err) => server.log.error({ err }, 'usage flush failed') });
@@ -124,7 +172,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       unlinkGraceMs: Math.max(120_000, config.delivery.transformTimeoutMs * 2),
       onError: (err) => server.log.warn({ err }, 'delivery cache file error'),
     }));
-  const cacheBus = overrides.cacheBus ?? new InProcessCacheBus();
+  // On PostgreSQL every node holds its own delivery cache, so purges travel over LISTEN/NOTIFY.
+  const cacheBus =
+    overrides.cacheBus ??
+    (config.database.kind === 'postgres'
+      ? await PgCacheBus.forStore(store, {
+          connectionString: config.database.url,
+          onError: (err) => server.log.warn({ err }, 'cache bus connection problem'),
+        })
+      : new InProcessCacheBus());
   const purges = purgeStoreFor(store);
   await purges.completePending(new Date().toISOString());
   const s3Origins = new S3OriginFetcher({
@@ -174,7 +230,12 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     jobs,
     new SafeWebhookTransport({ allowPrivate: config.allowPrivateUrls, timeoutMs: config.webhooks.timeoutMs }),
     webhookLogFor(store),
-    { secret: config.webhooks.secret, accountUrl: config.webhooks.url, onError: (err) => server.log.error({ err }, 'webhook event not queued') },
+    {
+      secret: config.webhooks.secret,
+      accountUrl: config.webhooks.url,
+      retry: webhookRetryPolicy(config.webhooks.retry),
+      onError: (err) => server.log.error({ err }, 'webhook event not queued'),
+    },
   );
   webhooks.registerJobs();
   const savedExtensions = new SavedExtensionService(savedExtensionStoreFor(store), () => library.now());
@@ -195,6 +256,34 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     onError: (err) => server.log.error({ err }, 'extension error'),
   });
   extensions.registerJobs();
+  // Upload pre-transformations render with the delivery pipeline's limits; post-transformations
+  // warm the delivery cache for every format class a client may negotiate.
+  const warmAccepts: Array<string | undefined> = [undefined, 'image/webp', ...(config.delivery.autoAvif ? ['image/avif,image/webp'] : [])];
+  const uploadTransforms = new UploadTransformService({
+    lib: library,
+    queue: jobs,
+    webhooks,
+    spool,
+    probe: new SharpMediaProbe(),
+    limits: {
+      maxInputPixels: config.delivery.maxInputPixels,
+      maxOutputPixels: config.delivery.maxOutputPixels,
+      timeoutMs: config.delivery.transformTimeoutMs,
+    },
+    maxConcurrent: config.delivery.maxConcurrentTransforms,
+    maxQueued: config.delivery.transformQueue,
+    named: config.delivery.namedTransformations,
+    maxOverlayBytes: 64 * 1024 * 1024,
+    warm: async (filePath, tr) => {
+      const rawPath = `/${config.imagekitId}${encodeFilePath(filePath)}`;
+      for (const accept of warmAccepts) await deliveryEngine.deliver({ rawPath, rawQuery: `tr=${tr}`, accept, trusted: true });
+    },
+    transformedUrl: (filePath, tr) => `${config.publicUrl}/${config.imagekitId}${encodeFilePath(filePath)}?tr=${tr}`,
+    presentUpload: (f, probe) => uploadResponse(extensionUrls, f, probe, new Set()),
+    maxAttempts: 5,
+    onError: (err) => server.log.error({ err }, 'upload transformation error'),
+  });
+  uploadTransforms.registerJobs();
   const deps: RouteDeps = {
     config,
     urls: { publicUrl: config.publicUrl, imagekitId: config.imagekitId },
@@ -219,6 +308,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       config.maxUploadBytes,
       customFields,
     ),
+    uploadTransforms,
     uploadAuth: new UploadAuthService({ privateKey: config.privateKey, publicKey: config.publicKey }, store),
     delivery: new DeliveryService(library, deliveryEngine),
     metadata: new MetadataService(library, { publicUrl: config.publicUrl, imagekitId: config.imagekitId }, (url) =>
@@ -230,7 +320,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     savedExtensions,
     webhooks,
     spool,
-    rateLimiter: config.rateLimit ? new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs) : null,
+    // Every node counts against the same limit: in the shared database when there is one.
+    rateLimiter: !config.rateLimit
+      ? null
+      : config.database.kind === 'postgres'
+        ? pgRateLimiterFor(store, config.rateLimit.limit, config.rateLimit.intervalMs, {
+            onError: (err) => server.log.warn({ err }, 'rate limit prune failed'),
+          })
+        : new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs),
     health: () => store.ping(),
   };
 
@@ -297,6 +394,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       await deliveryCache.close();
       await cacheBus.close();
       s3Origins.close();
+      clearInterval(journalSweeps);
+      closeBlobs();
       await store.close();
     },
   };

@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import type { ConfigInput } from './config/index.js';
-import { serve } from './main.js';
+import { migrate, serve } from './main.js';
 
-const USAGE = `usage: tessera serve [options]
+const USAGE = `usage: tessera serve [options]     run the server
+       tessera migrate [options]   apply pending database migrations, then exit
 
 options (each also read from the environment variable in brackets):
   --port N               [TESSERA_PORT]              default 8080
@@ -16,6 +17,8 @@ options (each also read from the environment variable in brackets):
   --allow-private-urls   [TESSERA_ALLOW_PRIVATE_URLS] URL uploads may fetch private addresses
   --rate-limit SPEC      [TESSERA_RATE_LIMIT]        e.g. 100/60s; default off
   --log-level LEVEL      [TESSERA_LOG_LEVEL]         default info
+
+  the database: [TESSERA_DATABASE_URL] postgres://… for a shared PostgreSQL (scale-out); unset: SQLite in the data dir
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -38,7 +41,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const command = positionals[0] ?? 'serve';
-  if (values.help || command !== 'serve') {
+  if (values.help || (command !== 'serve' && command !== 'migrate')) {
     process.stdout.write(USAGE);
     process.exit(values.help ? 0 : 2);
   }
@@ -54,7 +57,8 @@ async function main(argv: string[]): Promise<void> {
   if (values['allow-private-urls'] !== undefined) input.allowPrivateUrls = values['allow-private-urls'];
   if (values['rate-limit'] !== undefined) input.rateLimit = values['rate-limit'];
   if (values['log-level'] !== undefined) input.logLevel = values['log-level'];
-  await serve(input);
+  if (command === 'migrate') await migrate(input);
+  else await serve(input);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

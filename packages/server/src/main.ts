@@ -1,10 +1,9 @@
-import { ConfigError, resolveConfig, type ConfigInput } from './config/index.js';
+import { ConfigError, resolveConfig, type Config, type ConfigInput } from './config/index.js';
 
-/** Reads config, builds the app, listens; finishes in-flight requests on SIGTERM/SIGINT. */
-export async function serve(input: ConfigInput = {}): Promise<void> {
-  let config;
+/** The settings, or exit 2 with the one-line reason. */
+function configOrExit(input: ConfigInput): Config {
   try {
-    config = resolveConfig(input);
+    return resolveConfig(input);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`tessera: ${e.message}\n`);
@@ -12,10 +11,47 @@ export async function serve(input: ConfigInput = {}): Promise<void> {
     }
     throw e;
   }
+}
+
+/**
+ * `tessera migrate`: applies pending migrations to the configured database (the SQLite file in
+ * the data dir, or PostgreSQL) and says which. Serving nodes migrate at start too; running this
+ * first lets a deployment upgrade the schema once, before it rolls the nodes.
+ */
+export async function migrate(input: ConfigInput = {}): Promise<void> {
+  const config = configOrExit(input);
+  const { openStore } = await import('./app.js');
+  const store = await openStore(config, { migrate: false });
+  try {
+    const applied = await store.migrate();
+    const where = config.database.kind === 'postgres' ? 'PostgreSQL' : `SQLite (${config.dataDir}/tessera.db)`;
+    process.stdout.write(
+      applied.length === 0
+        ? `tessera: ${where} is up to date; no migrations to apply\n`
+        : `tessera: applied ${applied.length} migration(s) to ${where}: ${applied.join(', ')}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** Reads config, builds the app, listens; finishes in-flight requests on SIGTERM/SIGINT. */
+export async function serve(input: ConfigInput = {}): Promise<void> {
+  const config = configOrExit(input);
   // Loaded only once the settings are valid, so a bad setting fails in milliseconds, not after
   // loading sharp, the stores and every route.
   const { buildApp } = await import('./app.js');
-  const app = await buildApp(config);
+  let app;
+  try {
+    app = await buildApp(config);
+  } catch (e) {
+    // Settings that pass validation can still point at nothing (an S3 bucket that does not answer).
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tessera: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
   if (config.keysGenerated) {
     process.stdout.write(
       `tessera: generated API keys (kept in ${config.dataDir}/keys.json)\n  public key:  ${config.publicKey}\n  private key: ${config.privateKey}\n`,

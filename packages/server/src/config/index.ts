@@ -104,8 +104,13 @@ export interface WebhooksConfig {
   readonly secret: string;
   /** True when the secret was generated on this start (kept in <data dir>/webhook-secret). */
   readonly secretGenerated: boolean;
-  /** How long a receiver has to answer one delivery. */
+  /** How long a receiver has to answer one delivery (ImageKit: 30 s). */
   readonly timeoutMs: number;
+  /**
+   * Failed deliveries are retried with doubling delays from firstDelayMs up to maxDelayMs for as
+   * long as the next attempt still falls within windowMs of the first (ImageKit: up to 24 hours).
+   */
+  readonly retry: { readonly firstDelayMs: number; readonly maxDelayMs: number; readonly windowMs: number };
 }
 
 export interface JobsConfig {
@@ -115,6 +120,11 @@ export interface JobsConfig {
   readonly leaseMs: number;
   /** How often an idle runner looks for due jobs (retries, abandoned leases). */
   readonly pollMs: number;
+  /**
+   * Jobs one process runs at once, so a slow webhook or extension call does not hold up folder
+   * jobs. Default 4 on PostgreSQL; 2 on SQLite, whose steps take turns on its one writer anyway.
+   */
+  readonly concurrency: number;
 }
 
 export interface DeliveryConfig {
@@ -154,6 +164,7 @@ export type ConfigInput = Partial<{
   jobBatchSize: number | string;
   jobLeaseMs: number | string;
   jobPollMs: number | string;
+  jobConcurrency: number | string;
   cacheMaxBytes: number | string;
   cacheMemoryBytes: number | string;
   maxConcurrentTransforms: number | string;
@@ -180,6 +191,9 @@ export type ConfigInput = Partial<{
   webhookUrl: string;
   webhookSecret: string;
   webhookTimeoutMs: number | string;
+  webhookRetryFirstMs: number | string;
+  webhookRetryMaxMs: number | string;
+  webhookRetryWindowMs: number | string;
   databaseUrl: string;
   databasePoolMax: number | string;
   s3Bucket: string;
@@ -212,6 +226,7 @@ export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   jobBatchSize: 'TESSERA_JOB_BATCH_SIZE',
   jobLeaseMs: 'TESSERA_JOB_LEASE_MS',
   jobPollMs: 'TESSERA_JOB_POLL_MS',
+  jobConcurrency: 'TESSERA_JOB_CONCURRENCY',
   cacheMaxBytes: 'TESSERA_CACHE_MAX_BYTES',
   cacheMemoryBytes: 'TESSERA_CACHE_MEMORY_BYTES',
   maxConcurrentTransforms: 'TESSERA_MAX_CONCURRENT_TRANSFORMS',
@@ -238,6 +253,9 @@ export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   webhookUrl: 'TESSERA_WEBHOOK_URL',
   webhookSecret: 'TESSERA_WEBHOOK_SECRET',
   webhookTimeoutMs: 'TESSERA_WEBHOOK_TIMEOUT_MS',
+  webhookRetryFirstMs: 'TESSERA_WEBHOOK_RETRY_FIRST_MS',
+  webhookRetryMaxMs: 'TESSERA_WEBHOOK_RETRY_MAX_MS',
+  webhookRetryWindowMs: 'TESSERA_WEBHOOK_RETRY_WINDOW_MS',
   databaseUrl: 'TESSERA_DATABASE_URL',
   databasePoolMax: 'TESSERA_DATABASE_POOL_MAX',
   s3Bucket: 'TESSERA_S3_BUCKET',
@@ -429,8 +447,18 @@ function resolveWebhooks(input: ConfigInput, env: NodeJS.ProcessEnv, dataDir: st
     url,
     secret,
     secretGenerated,
-    timeoutMs: int('TESSERA_WEBHOOK_TIMEOUT_MS', pick(input, env, 'webhookTimeoutMs'), 10_000, 100, 120_000),
+    timeoutMs: int('TESSERA_WEBHOOK_TIMEOUT_MS', pick(input, env, 'webhookTimeoutMs'), 30_000, 100, 120_000),
+    retry: resolveWebhookRetry(input, env),
   });
+}
+
+/** ImageKit retries a failed webhook "for a maximum of 24 hours in spaced intervals". */
+function resolveWebhookRetry(input: ConfigInput, env: NodeJS.ProcessEnv): WebhooksConfig['retry'] {
+  const firstDelayMs = int('TESSERA_WEBHOOK_RETRY_FIRST_MS', pick(input, env, 'webhookRetryFirstMs'), 60_000, 10, 86_400_000);
+  const maxDelayMs = int('TESSERA_WEBHOOK_RETRY_MAX_MS', pick(input, env, 'webhookRetryMaxMs'), 4 * 3_600_000, 10, 7 * 86_400_000);
+  const windowMs = int('TESSERA_WEBHOOK_RETRY_WINDOW_MS', pick(input, env, 'webhookRetryWindowMs'), 86_400_000, 0, 30 * 86_400_000);
+  if (maxDelayMs < firstDelayMs) throw new ConfigError('TESSERA_WEBHOOK_RETRY_MAX_MS must be at least TESSERA_WEBHOOK_RETRY_FIRST_MS');
+  return Object.freeze({ firstDelayMs, maxDelayMs, windowMs });
 }
 
 function resolveDatabase(input: ConfigInput, env: NodeJS.ProcessEnv): DatabaseConfig {
@@ -627,6 +655,7 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
       batchSize: int('TESSERA_JOB_BATCH_SIZE', pick(input, env, 'jobBatchSize'), 500, 1, 10_000),
       leaseMs: int('TESSERA_JOB_LEASE_MS', pick(input, env, 'jobLeaseMs'), 30_000, 200, 3_600_000),
       pollMs: int('TESSERA_JOB_POLL_MS', pick(input, env, 'jobPollMs'), 1000, 10, 60_000),
+      concurrency: int('TESSERA_JOB_CONCURRENCY', pick(input, env, 'jobConcurrency'), database.kind === 'postgres' ? 4 : 2, 1, 64),
     }),
     delivery: resolveDelivery(input, env),
     extensions: resolveExtensions(input, env),

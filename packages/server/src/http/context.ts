@@ -14,6 +14,7 @@ import type { MetadataService } from '../services/metadata-service.js';
 import type { SavedExtensionService } from '../services/saved-extension-service.js';
 import type { UploadAuthService } from '../services/upload-auth.js';
 import type { UploadService } from '../services/upload-service.js';
+import type { UploadTransformService } from '../services/upload-transforms.js';
 import type { UsageService } from '../services/usage-service.js';
 import type { WebhookService } from '../services/webhook-service.js';
 import type { SpoolDir } from '../util/spool.js';
@@ -30,6 +31,8 @@ export interface RouteDeps {
   list: ListService;
   customFields: CustomMetadataService;
   upload: UploadService;
+  /** The upload `transformation` parameter: pre applied before the store, post as jobs after it. */
+  uploadTransforms: UploadTransformService;
   uploadAuth: UploadAuthService;
   delivery: DeliveryService;
   /** GET metadata by fileId or by URL (stored at upload). */

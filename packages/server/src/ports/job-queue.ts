@@ -1,9 +1,9 @@
 import type { MetadataRepo } from './metadata-store.js';
 
 /**
- * The job queue port: durable background work (folder copy / move / rename now; extensions,
- * webhooks and purges later). The embedded adapter polls the store's `jobs` table in-process; the
- * scale-out adapter will put the same contract on a shared queue so any node can run any job.
+ * The job queue port: durable background work (folder copy / move / rename, extensions, webhook
+ * deliveries). DbJobQueue keeps the jobs in the store's own `jobs` table: in-process on SQLite,
+ * and on PostgreSQL the shared queue of a scale-out deployment, where any node runs any job.
  *
  * The contract every adapter keeps:
  * - A claimed job is leased to one worker until `lockedUntil`; the worker renews the lease while
@@ -75,6 +75,18 @@ export interface JobContext<P, G> {
 
 export type JobHandler<P, G> = (ctx: JobContext<P, G>) => Promise<void>;
 
+/**
+ * How a job type is retried, where it differs from the queue's default (webhook deliveries
+ * follow ImageKit's documented ~24 h schedule; folder jobs keep the short default).
+ */
+export interface RetryPolicy {
+  /** Attempts before the job is failed (a claim after a crash counts as one). */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  backoffMs: number;
+  maxBackoffMs: number;
+}
+
 export interface JobQueueCapabilities {
   /** embedded: one process runs the jobs of its own store; shared: any node may run any job. */
   readonly kind: 'embedded' | 'shared';
@@ -84,7 +96,8 @@ export interface JobQueue {
   readonly capabilities: JobQueueCapabilities;
   enqueue<P, G>(type: JobType<P, G>, params: P, opts?: EnqueueOptions): Promise<JobRecord<P, G>>;
   get(id: string): Promise<JobRecord | undefined>;
-  register<P, G>(type: JobType<P, G>, handler: JobHandler<P, G>): void;
+  /** `retry` overrides the queue's default retry policy for this job type. */
+  register<P, G>(type: JobType<P, G>, handler: JobHandler<P, G>, retry?: RetryPolicy): void;
   /** Starts claiming and running jobs. */
   start(): void;
   /** Stops claiming; running handlers are asked to stop and awaited (their current step finishes). */

@@ -114,7 +114,8 @@ export interface MetadataRepo {
    */
   journalBlobs(keys: readonly string[], now: string): Promise<void>;
   unjournalBlobs(keys: readonly string[]): Promise<void>;
-  journaledBlobs(limit: number): Promise<string[]>;
+  /** Up to `limit` journaled keys; with createdBefore (ISO time), only entries journaled before it. */
+  journaledBlobs(limit: number, createdBefore?: string): Promise<string[]>;
 }
 
 export interface StoreCapabilities {

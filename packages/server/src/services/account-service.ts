@@ -37,7 +37,12 @@ export interface ResolvedEndpoint {
 export interface AccountServiceOptions {
   imagekitId: string;
   publicUrl: string;
-  /** How long delivery may use a loaded endpoint table before rereading it (other processes may write). */
+  /**
+   * How long delivery may use a loaded endpoint table before rereading it. This TTL is also how a
+   * change made on another node (scale-out) reaches this one: a write here invalidates at once,
+   * a write elsewhere is seen within the TTL. Kept short on purpose (default 5 s): the table is on
+   * every delivery's path, and a bus message per account write would buy little over it.
+   */
   cacheTtlMs?: number;
   clock?: () => number;
 }

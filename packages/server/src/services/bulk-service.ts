@@ -87,6 +87,11 @@ export class BulkService {
     });
   }
 
+  /** The files as they are now (for the events of a bulk change that has committed). */
+  current(ids: readonly string[]): Promise<FileRecord[]> {
+    return this.lib.store.repo.getFiles([...ids]);
+  }
+
   private tags(body: unknown, field: 'tags' | 'AITags'): string[] {
     const v = isPlainObject(body) ? body[field] : undefined;
     if (v === undefined) throw badRequest(`${field} parameter is missing.`);

@@ -205,10 +205,12 @@ export class ExtensionService {
   // ---- the job ----
 
   private async run(ctx: JobContext<ExtensionJobParams, ExtensionJobProgress>): Promise<void> {
+    // A run that starts in notify repeats one that stopped: its events may be queued already.
+    const resend = ctx.job.progress.phase === 'notify';
     if (ctx.job.progress.phase === 'run') await this.execute(ctx);
     const progress = ctx.job.progress;
     if (progress.phase === 'notify' && progress.outcome) {
-      await this.notify(ctx.job.id, ctx.job.params, progress.outcome);
+      await this.notify(ctx.job.id, ctx.job.params, progress.outcome, resend);
       await ctx.step(async () => ({ progress: { ...progress, phase: 'done' as const }, result: undefined }));
     }
   }
@@ -431,7 +433,7 @@ export class ExtensionService {
   }
 
   /** Sends the final status to the request's webhookUrl, and a success to the account endpoint as a file event. */
-  private async notify(jobId: string, params: ExtensionJobParams, outcome: NonNullable<ExtensionJobProgress['outcome']>): Promise<void> {
+  private async notify(jobId: string, params: ExtensionJobParams, outcome: NonNullable<ExtensionJobProgress['outcome']>, resend = false): Promise<void> {
     const file = await this.d.lib.store.repo.getFile(params.fileId);
     const ok = outcome.status === 'success' && file !== undefined;
     if (params.webhookUrl) {
@@ -444,10 +446,10 @@ export class ExtensionService {
             error: { message: outcome.message ?? 'The file no longer exists.' },
           };
       // Ids derived from the job: a notify phase resumed after a crash re-sends the same event.
-      await this.d.webhooks.enqueue(params.webhookUrl, `${jobId}-status`, 'extension.status', payload);
+      await this.d.webhooks.enqueue(params.webhookUrl, `${jobId}-status`, 'extension.status', payload, { resend });
     }
     if (ok) {
-      await this.d.webhooks.emit(params.extension.name === 'remove-bg' ? 'file-version.created' : 'file.updated', this.d.present(file), `${jobId}-file`);
+      await this.d.webhooks.emit(params.extension.name === 'remove-bg' ? 'file-version.created' : 'file.updated', this.d.present(file), `${jobId}-file`, { resend });
     }
   }
 

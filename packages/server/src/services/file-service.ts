@@ -150,7 +150,8 @@ export class FileService {
     return keys;
   }
 
-  async copy(body: unknown): Promise<void> {
+  /** Returns the destination file and whether it is new (else the copy became its newest version). */
+  async copy(body: unknown): Promise<{ file: FileRecord; created: boolean }> {
     const { source, destFolder, includeVersions } = this.parseCopyMove(body, true);
     const lib = this.lib;
     const src = await lib.store.repo.getFileByPath(source.filePath);
@@ -167,7 +168,7 @@ export class FileService {
       },
     );
     try {
-      await lib.store.transaction(async (tx) => {
+      return await lib.store.transaction(async (tx) => {
         const now = lib.now();
         await lib.ensureFolders(tx, destFolder, now);
         const destPath = destFolder + src.name;
@@ -203,6 +204,7 @@ export class FileService {
         if (target) await tx.updateFile(fileId, rec);
         else await tx.insertFile(rec);
         await tx.unjournalBlobs(pairs.map((p) => p.key));
+        return { file: rec, created: !target };
       });
     } catch (e) {
       await lib.discardBlobs(pairs.map((p) => p.key));
@@ -210,10 +212,14 @@ export class FileService {
     }
   }
 
-  async move(body: unknown): Promise<void> {
+  /**
+   * Returns the file at the destination, and the source's id when it was merged into a namesake
+   * there (its versions appended to that file's history, the source file gone).
+   */
+  async move(body: unknown): Promise<{ file: FileRecord; mergedFileId: string | null }> {
     const { source, destFolder } = this.parseCopyMove(body, false);
     const lib = this.lib;
-    await lib.store.transaction(async (tx) => {
+    return lib.store.transaction(async (tx) => {
       const src = await tx.getFileByPath(source.filePath);
       if (!src) throw notFound(`No file found with filePath ${source.filePath}.`, { extra: { reason: 'SOURCE_FILE_MISSING' } });
       const now = lib.now();
@@ -224,7 +230,7 @@ export class FileService {
       if (!target) {
         await tx.updateFile(src.id, { filePath: destPath, folderPath: destFolder, updatedAt: now });
         await tx.updateVersionsOfFile(src.id, { filePath: destPath, folderPath: destFolder });
-        return;
+        return { file: { ...src, filePath: destPath, folderPath: destFolder, updatedAt: now }, mergedFileId: null };
       }
       // Documented rule: the source and its versions are appended to the destination's history.
       const count = (await tx.listVersions(target.id)).length;
@@ -241,7 +247,9 @@ export class FileService {
       }
       // Rows are re-parented, so the blobs stay where they are.
       await tx.deleteFile(src.id);
-      if (last) await tx.updateFile(target.id, fileFromVersion(target, last, now));
+      const merged = last ? fileFromVersion(target, last, now) : target;
+      if (last) await tx.updateFile(target.id, merged);
+      return { file: merged, mergedFileId: src.id };
     });
   }
 

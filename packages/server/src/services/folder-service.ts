@@ -13,6 +13,7 @@ import { isPlainObject } from './field-rules.js';
 import type { FileService } from './file-service.js';
 import { Library, MAX_VERSIONS, fileFromVersion, stateOf } from './library.js';
 import { MAX_FILE_NAME_LENGTH, lastSegment, normalizeFolderPath, parentOf } from './paths.js';
+import type { FileEventType } from './webhook-service.js';
 
 /**
  * Folders: create, delete, and copy / move / rename as bulk jobs.
@@ -52,6 +53,16 @@ export interface FolderJobProgress {
   skipped: number;
   skippedPaths: string[];
   purgeRequestId?: string;
+  /**
+   * File events of the last committed step, sent after it commits. Kept with the progress so a job
+   * resumed after a crash sends them again — with the same ids, which the delivery log recognises.
+   */
+  events?: FolderFileEvent[];
+}
+
+export interface FolderFileEvent {
+  type: FileEventType;
+  fileId: string;
 }
 
 const START: FolderJobProgress = { phase: 'folders', cursor: null, folders: 0, files: 0, versions: 0, skipped: 0, skippedPaths: [] };
@@ -75,6 +86,11 @@ export interface FolderServiceOptions {
   purge: (folderPath: string) => Promise<string>;
   /** Refuse a delete past this many nested files, versions and folders (default MAX_DELETE_OBJECTS). */
   maxDeleteObjects?: number;
+  /**
+   * Sends a file event (`file` is null for file.deleted); never throws. A given eventId is the same
+   * for the same change when a job repeats it.
+   */
+  emitFileEvent?: (type: FileEventType, fileId: string, file: FileRecord | null, eventId?: string, resend?: boolean) => Promise<void>;
 }
 
 const FOLDER_CHAR = /[\p{L}\p{M}\p{N}_-]/u;
@@ -192,13 +208,14 @@ export class FolderService {
       });
     }
     for (;;) {
-      const { keys, count } = await this.lib.store.transaction(async (tx) => {
+      const { keys, count, deleted } = await this.lib.store.transaction(async (tx) => {
         const batch = await tx.listFilesUnder(path, null, DELETE_BATCH);
         const all: string[] = [];
         for (const f of batch) all.push(...(await this.files.deleteInTx(tx, f)));
-        return { keys: all, count: batch.length };
+        return { keys: all, count: batch.length, deleted: batch.map((f) => f.id) };
       });
       await this.lib.discardBlobs(keys);
+      for (const fileId of deleted) await this.opts.emitFileEvent?.('file.deleted', fileId, null);
       if (count < DELETE_BATCH) break;
     }
     for (;;) {
@@ -314,7 +331,17 @@ export class FolderService {
   // ---- the job ----
 
   private async run(ctx: JobContext<FolderJobParams, FolderJobProgress>, kind: 'copy' | 'move'): Promise<void> {
+    // Events found before this run's first step were committed by an earlier run that stopped.
+    let resumed = true;
     for (;;) {
+      // Outside any step's transaction: the events of the step that committed last.
+      const pending = ctx.job.progress.events;
+      if (pending && pending.length > 0) {
+        await this.sendEvents(ctx.job.id, pending, resumed);
+        // Only in memory: the next step commits without them; a crash before that sends them again.
+        ctx.job.progress = { ...ctx.job.progress, events: [] };
+      }
+      resumed = false;
       ctx.throwIfStopping();
       const p = ctx.job.progress;
       switch (p.phase) {
@@ -416,7 +443,7 @@ export class FolderService {
         const now = lib.now();
         const ensured = new Set<string>();
         const skippedKeys: string[] = [];
-        const next: FolderJobProgress = { ...p, skippedPaths: [...p.skippedPaths] };
+        const next: FolderJobProgress = { ...p, skippedPaths: [...p.skippedPaths], events: [] };
         for (const { file, pairs } of plans) {
           const destFolder = remap(file.folderPath, source, target);
           const destPath = destFolder + file.name;
@@ -453,6 +480,7 @@ export class FolderService {
           const rec = fileFromVersion({ id: fileId, createdAt: existing?.createdAt ?? now }, last!, now);
           if (existing) await tx.updateFile(fileId, rec);
           else await tx.insertFile(rec);
+          next.events!.push({ type: existing ? 'file-version.created' : 'file.created', fileId });
           next.files++;
           next.versions += pairs.length;
         }
@@ -482,7 +510,7 @@ export class FolderService {
       if (batch.length === 0) return { progress: { ...p, phase: 'cleanup', cursor: null }, result: undefined };
       const now = lib.now();
       const ensured = new Set<string>();
-      const next: FolderJobProgress = { ...p, skippedPaths: [...p.skippedPaths] };
+      const next: FolderJobProgress = { ...p, skippedPaths: [...p.skippedPaths], events: [] };
       for (const file of batch) {
         const destFolder = remap(file.folderPath, source, target);
         const destPath = destFolder + file.name;
@@ -495,6 +523,7 @@ export class FolderService {
         if (!existing) {
           await tx.updateFile(file.id, { filePath: destPath, folderPath: destFolder, updatedAt: now });
           await tx.updateVersionsOfFile(file.id, { filePath: destPath, folderPath: destFolder });
+          next.events!.push({ type: 'file.updated', fileId: file.id });
         } else {
           if ((await tx.listVersions(existing.id)).length + versions.length > MAX_VERSIONS) {
             // It stays where it is, so its folder must too (the folder row may have moved on).
@@ -511,6 +540,7 @@ export class FolderService {
           // The version rows were re-parented, so the bytes they point at stay in use.
           await tx.deleteFile(file.id);
           if (last) await tx.updateFile(existing.id, fileFromVersion(existing, last, now));
+          next.events!.push({ type: 'file.deleted', fileId: file.id }, { type: 'file-version.created', fileId: existing.id });
         }
         next.files++;
         next.versions += versions.length;
@@ -536,6 +566,29 @@ export class FolderService {
           : { ...p, cursor: rows[rows.length - 1]!.path };
       return { progress, result: undefined };
     });
+  }
+
+  /** Ids derive from the job and the file, so a repeat after a resume is the same event. */
+  private async sendEvents(jobId: string, events: readonly FolderFileEvent[], resend: boolean): Promise<void> {
+    const emit = this.opts.emitFileEvent;
+    if (!emit) return;
+    let files: Map<string, FileRecord>;
+    try {
+      const ids = [...new Set(events.filter((e) => e.type !== 'file.deleted').map((e) => e.fileId))];
+      files = new Map((ids.length > 0 ? await this.lib.store.repo.getFiles(ids) : []).map((f) => [f.id, f]));
+    } catch {
+      // Events never fail the job; the next attempt of this loop would send them again anyway.
+      return;
+    }
+    for (const e of events) {
+      const eventId = `${jobId}-${e.type}-${e.fileId}`;
+      if (e.type === 'file.deleted') await emit(e.type, e.fileId, null, eventId, resend);
+      else {
+        const f = files.get(e.fileId);
+        // Gone since (deleted by a later request): nothing left to describe.
+        if (f) await emit(e.type, e.fileId, f, eventId, resend);
+      }
+    }
   }
 
   private noteSkipped(p: FolderJobProgress, filePath: string): void {

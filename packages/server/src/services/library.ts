@@ -11,6 +11,9 @@ import { folderChain, lastSegment, parentOf } from './paths.js';
 
 export const MAX_VERSIONS = 100;
 
+/** On a journal shared by several nodes, entries younger than this are left to their writer (see sweepJournal). */
+export const SHARED_JOURNAL_GRACE_MS = 60 * 60 * 1000;
+
 export interface LibraryDeps {
   store: MetadataStore;
   blobs: BlobStore;
@@ -64,12 +67,35 @@ export class Library {
     await this.store.repo.unjournalBlobs(keys).catch(() => undefined);
   }
 
-  /** Start-up sweep: every journaled key is either in use (kept) or removed with its bytes. */
-  async sweepJournal(): Promise<{ removed: number; kept: number }> {
+  /**
+   * Whether other processes write the same journal. The journal lives in the database, so it is
+   * shared exactly when the database is (PostgreSQL): an embedded SQLite file has one writer, and
+   * that holds even when its bytes are in S3 (a bucket shared by several deployments is not a
+   * shared journal — each names only its own random keys).
+   */
+  get journalShared(): boolean {
+    return this.store.capabilities.dialect !== 'sqlite';
+  }
+
+  /**
+   * Settles the journal: every entry is either in use (kept) or removed with its bytes.
+   *
+   * The rule for when an entry may be settled: alone on the journal, at start every entry is
+   * left over from before (no write of this process is in flight yet), so all are settled. On a
+   * shared journal an entry may belong to a write still in flight on another node — its bytes
+   * placed, its row not yet committed — and settling it would delete bytes that node is about to
+   * point at. So only entries older than `sharedGraceMs` are settled: no write keeps its entry
+   * that long (a put, a copy batch, a delete's discard take seconds to minutes). Younger ones wait
+   * for a later sweep; `app.ts` repeats the sweep periodically on a shared journal.
+   * The bucket is never listed: the journal alone names what may be orphaned.
+   */
+  async sweepJournal(opts: { sharedGraceMs?: number } = {}): Promise<{ removed: number; kept: number }> {
+    const graceMs = this.journalShared ? (opts.sharedGraceMs ?? SHARED_JOURNAL_GRACE_MS) : 0;
+    const before = graceMs > 0 ? new Date(this.clock() - graceMs).toISOString() : undefined;
     let removed = 0;
     let kept = 0;
     for (;;) {
-      const keys = await this.store.repo.journaledBlobs(500);
+      const keys = await this.store.repo.journaledBlobs(500, before);
       if (keys.length === 0) break;
       for (const k of keys) {
         if (await this.store.repo.blobKeyInUse(k)) kept++;

@@ -25,6 +25,21 @@ export interface UploadResult {
   probe: ProbeResult;
 }
 
+/** The upload staged on local disk after probing, before its row is written. */
+export interface StagedUpload {
+  spooled: SpooledFile;
+  probe: ProbeResult;
+  analysis: MediaAnalysis;
+}
+
+export interface UploadHooks {
+  /**
+   * Runs after probing and checks, before anything is stored; may refuse (throw) or replace the
+   * staged bytes (the upload's pre-transformation). A replacement must keep the spool path.
+   */
+  beforeStore?: (staged: StagedUpload) => Promise<StagedUpload>;
+}
+
 const BASE62 = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 function uniqueSuffix(): string {
   const bytes = randomBytes(10);
@@ -49,7 +64,7 @@ export class UploadService {
     return params;
   }
 
-  async upload(params: UploadParams, source: UploadSource): Promise<UploadResult> {
+  async upload(params: UploadParams, source: UploadSource, hooks: UploadHooks = {}): Promise<UploadResult> {
     const spooled = await this.materialise(source);
     try {
       if (spooled.size === 0) throw badRequest('Your request contains invalid file parameter. The file is empty.');
@@ -86,14 +101,12 @@ export class UploadService {
         });
         if (!ok) throw badRequest("Your request failed 'checks' validation.");
       }
-      if (params.transformation?.pre !== undefined && probe.fileType !== 'image') {
-        throw badRequest('The file could not be uploaded because transformations are supported only for image and video files.');
-      }
       // Checked before any bytes are stored; defaults and overwrite rules are applied when the row is written.
       const rules = await this.customMetadata?.loadRules();
       if (rules && params.customMetadata !== undefined) rules.validate(params.customMetadata, { mode: 'upload' });
-      const file = await this.store(params, probe, spooled, analysis, rules);
-      return { file, params, probe };
+      const staged = hooks.beforeStore ? await hooks.beforeStore({ spooled, probe, analysis }) : { spooled, probe, analysis };
+      const file = await this.store(params, staged.probe, staged.spooled, staged.analysis, rules);
+      return { file, params, probe: staged.probe };
     } finally {
       await this.spool.remove(spooled.path);
     }

@@ -1,22 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { JobStoppedError, PermanentJobError, jobType, type JobContext, type JobQueue } from '../ports/job-queue.js';
+import { JobConflictError, JobStoppedError, PermanentJobError, jobType, type JobContext, type JobQueue, type RetryPolicy } from '../ports/job-queue.js';
 import type { WebhookLog } from '../ports/webhook-log.js';
 import { WebhookRefusedError, type WebhookTransport } from '../ports/webhook-transport.js';
 import { newId } from '../util/ids.js';
 
 /**
- * Outbound webhooks. Two kinds of message:
+ * Outbound webhooks. Three kinds of message:
  * - the spec's typed events (`{id, type, created_at, data}`: file.created, file.updated,
  *   file.deleted, file-version.created, file-version.deleted) go to the account-wide endpoint
  *   from the settings;
  * - the final status of an extension (`{service, status: SUCCESS|FAILURE, fileObject | fileId +
  *   error}`, ImageKit's documented payload) goes to the `webhookUrl` of the request that asked for
- *   the extension.
+ *   the extension;
+ * - the upload pre-/post-transformation events (`{id, type, created_at, request, data}`) go to the
+ *   account-wide endpoint and to the upload's own `webhookUrl`.
  *
  * Every delivery is a job on the durable queue, so it survives a restart and failed attempts are
- * retried with the queue's backoff; each attempt is written to the delivery log, and an event that
- * already reached a URL is never sent there again. Requests are signed as Standard Webhooks
+ * retried on ImageKit's schedule (webhookRetryPolicy: spaced retries for up to 24 hours); each
+ * attempt is written to the delivery log, and an event that already reached a URL is never sent
+ * there again. Requests are signed as Standard Webhooks
  * (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of
  * "id.timestamp.body">`), the scheme `@imagekit/nodejs`'s `webhooks.unwrap(body, {headers, key})`
  * verifies. That SDK uses the UTF-8 bytes of the secret string it is given as the HMAC key, so the
@@ -24,6 +27,31 @@ import { newId } from '../util/ids.js';
  */
 
 export type FileEventType = 'file.created' | 'file.updated' | 'file.deleted' | 'file-version.created' | 'file-version.deleted';
+
+/** The spec's pre- and post-transformation events of an upload (they carry a `request` object). */
+export type UploadTransformEventType =
+  | 'upload.pre-transform.success'
+  | 'upload.pre-transform.error'
+  | 'upload.post-transform.success'
+  | 'upload.post-transform.error';
+
+/**
+ * The retry policy that fits ImageKit's documented schedule ("retries for a maximum of 24 hours
+ * in spaced intervals"): delays double from firstDelayMs up to maxDelayMs, and attempts go on
+ * while the next one still falls within windowMs of the first. With the defaults (1 min doubling
+ * to 4 h, 24 h) that is 13 attempts, the last about 20 h after the first.
+ */
+export function webhookRetryPolicy(r: { firstDelayMs: number; maxDelayMs: number; windowMs: number }): RetryPolicy {
+  let attempts = 1;
+  let elapsed = 0;
+  for (;;) {
+    const next = Math.min(r.maxDelayMs, r.firstDelayMs * 2 ** (attempts - 1));
+    if (elapsed + next > r.windowMs || attempts >= 1000) break;
+    elapsed += next;
+    attempts++;
+  }
+  return { maxAttempts: attempts, backoffMs: r.firstDelayMs, maxBackoffMs: r.maxDelayMs };
+}
 
 export interface WebhookJobParams {
   eventId: string;
@@ -39,6 +67,8 @@ export interface WebhookServiceOptions {
   secret: string;
   /** Account-wide endpoint for the typed events; null sends them nowhere. */
   accountUrl: string | null;
+  /** How failed deliveries are retried (default: the queue's own policy). */
+  retry?: RetryPolicy;
   clock?: () => number;
   /** Failures nobody else sees (an event that could not be queued). */
   onError?: (err: unknown) => void;
@@ -67,12 +97,33 @@ export class WebhookService {
   }
 
   registerJobs(): void {
-    this.queue.register(WEBHOOK_DELIVERY, (ctx) => this.deliver(ctx));
+    this.queue.register(WEBHOOK_DELIVERY, (ctx) => this.deliver(ctx), this.opts.retry);
   }
 
-  /** Queues delivery of `body` to `url`; the event id doubles as the `webhook-id` header. */
-  async enqueue(url: string, eventId: string, eventType: string, body: unknown): Promise<void> {
-    await this.queue.enqueue(WEBHOOK_DELIVERY, { eventId, eventType, url, body: JSON.stringify(body) });
+  /**
+   * Queues delivery of `body` to `url`; the event id doubles as the `webhook-id` header.
+   * `resend`: the event may have been queued before (a job repeating its last step after a
+   * restart): nothing is queued when it was delivered or is still waiting, so two deliveries of
+   * one event cannot run side by side.
+   */
+  async enqueue(url: string, eventId: string, eventType: string, body: unknown, opts: { resend?: boolean } = {}): Promise<void> {
+    const params: WebhookJobParams = { eventId, eventType, url, body: JSON.stringify(body) };
+    if (!opts.resend) {
+      await this.queue.enqueue(WEBHOOK_DELIVERY, params);
+      return;
+    }
+    if (await this.log.delivered(eventId, url)) return;
+    try {
+      await this.queue.enqueue(WEBHOOK_DELIVERY, params, {
+        conflictsWith: (active) => {
+          if (active.type !== WEBHOOK_DELIVERY.name) return false;
+          const p = active.params as WebhookJobParams;
+          return p.eventId === eventId && p.url === url;
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof JobConflictError)) throw e;
+    }
   }
 
   /**
@@ -80,12 +131,36 @@ export class WebhookService {
    * succeeded, so a failure to queue is reported, never thrown. `eventId` makes a resumed job's
    * second emit of the same event a duplicate the receiver (and our log) can recognise.
    */
-  async emit(type: FileEventType, data: Record<string, unknown>, eventId: string = randomUUID()): Promise<void> {
+  async emit(type: FileEventType, data: Record<string, unknown>, eventId: string = randomUUID(), opts: { resend?: boolean } = {}): Promise<void> {
     if (!this.opts.accountUrl) return;
     try {
-      await this.enqueue(this.opts.accountUrl, eventId, type, { id: eventId, type, created_at: new Date(this.clock()).toISOString(), data });
+      await this.enqueue(this.opts.accountUrl, eventId, type, { id: eventId, type, created_at: new Date(this.clock()).toISOString(), data }, opts);
     } catch (e) {
       this.opts.onError?.(e);
+    }
+  }
+
+  /**
+   * An upload pre-/post-transformation event: to the account-wide endpoint and to the upload's
+   * own `webhookUrl` when it gave one, the same body (and id) to each. Never throws.
+   */
+  async emitUploadEvent(
+    type: UploadTransformEventType,
+    request: Record<string, unknown>,
+    data: Record<string, unknown>,
+    eventId: string,
+    webhookUrl: string | null,
+    opts: { resend?: boolean } = {},
+  ): Promise<void> {
+    const urls = [...new Set([this.opts.accountUrl, webhookUrl].filter((u): u is string => typeof u === 'string' && u !== ''))];
+    if (urls.length === 0) return;
+    const body = { id: eventId, type, created_at: new Date(this.clock()).toISOString(), request, data };
+    for (const url of urls) {
+      try {
+        await this.enqueue(url, eventId, type, body, opts);
+      } catch (e) {
+        this.opts.onError?.(e);
+      }
     }
   }
 

@@ -7,6 +7,11 @@
  * maxAttempts; fail a PermanentJobError at once; claim again a job whose worker died once its
  * lease lapses — and never let the dead worker's late step commit; finish the current step on
  * stop and resume after it at the next start; refuse a conflicting enqueue atomically.
+ *
+ * With several workers on one database (two queues, as two nodes run them; on PostgreSQL each
+ * with its own connection pool): every job runs exactly once; a worker that stops renewing its
+ * lease loses the job to the other, which resumes after the last committed step, and the late
+ * step of the first commits nothing; conflicting enqueues from two workers still admit one.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +20,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { JobRepo } from '../../src/adapters/db/job-repo.js';
 import type { KyselyMetadataStore } from '../../src/adapters/db/kysely-store.js';
+import { openPostgresStore } from '../../src/adapters/db/postgres/index.js';
 import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import { DbJobQueue, type DbJobQueueOptions } from '../../src/adapters/queue/db-queue.js';
 import {
@@ -28,6 +34,7 @@ import {
 } from '../../src/ports/job-queue.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { newId } from '../../src/util/ids.js';
+import { freshPgDatabase, postgresForTests } from '../support/pg-fresh.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -35,6 +42,11 @@ interface Harness {
   store: MetadataStore;
   /** A fresh queue (a "worker") over the same store. */
   queue(opts?: Partial<DbJobQueueOptions>): JobQueue;
+  /**
+   * Another worker, as another node runs it: on PostgreSQL over a store (a pool) of its own; on
+   * SQLite (one process owns the file) over the same store.
+   */
+  worker(opts?: Partial<DbJobQueueOptions>): Promise<JobQueue>;
   /** Makes the job look claimed by a worker that then died: running, leased for leaseMs more, never renewed. */
   claimByDeadWorker(jobId: string, leaseMs: number): Promise<void>;
   /** Makes another worker the holder of the job's lease (as after a takeover). */
@@ -61,13 +73,15 @@ const ADAPTERS: Adapter[] = [
       const store: KyselyMetadataStore = await openSqliteStore(join(dir, 'tessera.db'));
       const queues: JobQueue[] = [];
       const jobs = new JobRepo(store.kysely);
+      const queue = (opts: Partial<DbJobQueueOptions> = {}) => {
+        const q = new DbJobQueue(store, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
+        queues.push(q);
+        return q;
+      };
       return {
         store,
-        queue(opts = {}) {
-          const q = new DbJobQueue(store, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
-          queues.push(q);
-          return q;
-        },
+        queue,
+        worker: async (opts = {}) => queue(opts),
         async claimByDeadWorker(jobId, leaseMs) {
           await store.kysely
             .updateTable('jobs')
@@ -92,6 +106,54 @@ const ADAPTERS: Adapter[] = [
     },
   },
 ];
+
+if (await postgresForTests('the JobQueue contract')) {
+  ADAPTERS.push({
+    name: 'shared DbJobQueue (PostgreSQL)',
+    async open() {
+      const db = await freshPgDatabase();
+      const store = await openPostgresStore({ url: db.url, poolMax: 8 });
+      const stores: KyselyMetadataStore[] = [store];
+      const queues: JobQueue[] = [];
+      const jobs = new JobRepo(store.kysely, 'postgres');
+      const make = (s: KyselyMetadataStore, opts: Partial<DbJobQueueOptions>) => {
+        const q = new DbJobQueue(s, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
+        queues.push(q);
+        return q;
+      };
+      return {
+        store,
+        queue: (opts = {}) => make(store, opts),
+        async worker(opts = {}) {
+          const own = await openPostgresStore({ url: db.url, poolMax: 4 });
+          stores.push(own);
+          return make(own, opts);
+        },
+        async claimByDeadWorker(jobId, leaseMs) {
+          await store.kysely
+            .updateTable('jobs')
+            .set((eb) => ({
+              status: 'running',
+              locked_by: 'dead-worker',
+              locked_until: new Date(Date.now() + leaseMs).toISOString(),
+              attempts: eb('attempts', '+', 1),
+            }))
+            .where('id', '=', jobId)
+            .execute();
+        },
+        async stealLease(jobId) {
+          await store.kysely.updateTable('jobs').set({ locked_by: 'usurper' }).where('id', '=', jobId).execute();
+          assert.equal((await jobs.get(jobId))?.lockedBy, 'usurper');
+        },
+        async close() {
+          for (const q of queues) await q.stop();
+          for (const s of stores) await s.close();
+          await db.drop();
+        },
+      };
+    },
+  });
+}
 
 interface Counter {
   n: number;
@@ -400,6 +462,151 @@ for (const adapter of ADAPTERS) {
         await settled(q, first.value.id);
         // Once it is finished the same resource is free again.
         await q.enqueue(COUNT, { steps: 0, folder: '/x/' }, { conflictsWith: same });
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('two workers on one database: every job runs exactly once', async () => {
+      const h = await adapter.open();
+      try {
+        const runs = new Map<string, string[]>();
+        const handlerFor =
+          (name: string): JobHandler<{ steps: number; folder: string }, Counter> =>
+          async (ctx) => {
+            runs.set(ctx.job.id, [...(runs.get(ctx.job.id) ?? []), name]);
+            await sleep(5);
+            await ctx.step(async (tx) => {
+              await tx.insertFolder(folderRow(`/once/${ctx.job.id}/`));
+              return { progress: { n: 1 }, result: undefined };
+            });
+          };
+        const a = await h.worker({ workerId: 'node-a', concurrency: 3 });
+        const b = await h.worker({ workerId: 'node-b', concurrency: 3 });
+        a.register(COUNT, handlerFor('a'));
+        b.register(COUNT, handlerFor('b'));
+        const ids: string[] = [];
+        for (let i = 0; i < 40; i++) ids.push((await (i % 2 ? a : b).enqueue(COUNT, { steps: 1, folder: '' })).id);
+        a.start();
+        b.start();
+        for (const id of ids) {
+          const done = await settled(a, id);
+          assert.equal(done.state, 'completed');
+          assert.equal(done.attempts, 1, `job ${id} was claimed ${done.attempts} times`);
+        }
+        assert.equal(runs.size, 40);
+        for (const [id, who] of runs) assert.equal(who.length, 1, `job ${id} ran on ${who.join(' and ')}`);
+        assert.equal(await folderCount(h.store, '/once/'), 40);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a worker whose lease lapses loses the job to another, which resumes after the last committed step; its late step commits nothing', async () => {
+      const h = await adapter.open();
+      try {
+        // Node A "freezes" at its fourth step: from then on its heartbeats write a lease that has
+        // already lapsed (its clock is set an hour back), as if they had stopped arriving.
+        let skewMs = 0;
+        const a = await h.worker({ workerId: 'node-a', leaseMs: 600, clock: () => Date.now() - skewMs });
+        const b = await h.worker({ workerId: 'node-b', leaseMs: 600 });
+        const committed: Record<'a' | 'b', number[]> = { a: [], b: [] };
+        let thaw!: () => void;
+        const frozen = new Promise<void>((r) => (thaw = r));
+        let lateError: unknown;
+        const handlerFor =
+          (name: 'a' | 'b'): JobHandler<{ steps: number; folder: string }, Counter> =>
+          async (ctx) => {
+            while (ctx.job.progress.n < ctx.job.params.steps) {
+              const n = ctx.job.progress.n + 1;
+              if (name === 'a' && n === 4) {
+                skewMs = 3_600_000;
+                await frozen;
+                try {
+                  await ctx.step(async (tx) => {
+                    await tx.insertFolder(folderRow('/takeover/late/'));
+                    return { progress: { n: 99 }, result: undefined };
+                  });
+                } catch (e) {
+                  lateError = e;
+                }
+                return;
+              }
+              if (name === 'b') await sleep(40);
+              await ctx.step(async (tx) => {
+                await tx.insertFolder(folderRow(`/takeover/${n}/`));
+                return { progress: { n }, result: undefined };
+              });
+              committed[name].push(n);
+            }
+          };
+        a.register(COUNT, handlerFor('a'));
+        b.register(COUNT, handlerFor('b'));
+        a.start();
+        const job = await a.enqueue(COUNT, { steps: 10, folder: '/takeover/' });
+        await waitFor('node A to freeze after three steps', () => skewMs > 0);
+        b.start();
+        await waitFor('node B to take over and commit a step', () => committed.b.length >= 2);
+        thaw();
+        await waitFor('node A’s late step to be refused', () => lateError !== undefined);
+        assert.ok(lateError instanceof JobLeaseLostError, `expected JobLeaseLostError, got ${String(lateError)}`);
+        const done = await settled(b, job.id);
+        assert.equal(done.state, 'completed');
+        assert.deepEqual(done.progress, { n: 10 });
+        assert.equal(done.attempts, 2);
+        assert.deepEqual(committed.a, [1, 2, 3]);
+        assert.deepEqual(committed.b, [4, 5, 6, 7, 8, 9, 10], 'B resumed right after A’s last committed step');
+        assert.equal(await folderCount(h.store, '/takeover/'), 10, 'every step once, the late one not at all');
+        assert.equal(await h.store.repo.getFolder('/takeover/late/'), undefined);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('heartbeats keep a long job with its worker: another worker never takes it while it runs', async () => {
+      const h = await adapter.open();
+      try {
+        const runs: string[] = [];
+        const handlerFor =
+          (name: string): JobHandler<{ steps: number; folder: string }, Counter> =>
+          async (ctx) => {
+            runs.push(name);
+            // Slow outside work (a webhook, a provider call) lasting several leases.
+            await sleep(1500);
+            await ctx.step(async (tx) => {
+              await tx.insertFolder(folderRow(`/long/${name}/`));
+              return { progress: { n: 1 }, result: undefined };
+            });
+          };
+        const a = await h.worker({ workerId: 'node-a', leaseMs: 300 });
+        const b = await h.worker({ workerId: 'node-b', leaseMs: 300 });
+        a.register(COUNT, handlerFor('a'));
+        b.register(COUNT, handlerFor('b'));
+        a.start();
+        const job = await a.enqueue(COUNT, { steps: 1, folder: '' });
+        await waitFor('A to start the job', () => runs.length === 1);
+        b.start();
+        const done = await settled(b, job.id);
+        assert.equal(done.state, 'completed');
+        assert.deepEqual(runs, ['a'], 'only A ran it');
+        assert.equal(done.attempts, 1);
+        assert.equal(await folderCount(h.store, '/long/'), 1);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('conflicting enqueues from two workers admit exactly one', async () => {
+      const h = await adapter.open();
+      try {
+        const a = await h.worker();
+        const b = await h.worker();
+        const same = (j: JobRecord) => (j.params as { folder: string }).folder === '/y/';
+        const results = await Promise.allSettled(
+          [a, b, a, b, a, b].map((q) => q.enqueue(COUNT, { steps: 0, folder: '/y/' }, { conflictsWith: same })),
+        );
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof JobConflictError, String(r.reason));
       } finally {
         await h.close();
       }

@@ -79,7 +79,7 @@ function raw(
 
 /** Runs one bad request and checks the answer and that nothing was stored. */
 async function refused(attempt: () => Promise<ApiResponse>, allowed: number[], message?: RegExp | string): Promise<ApiResponse> {
-  const before = snapshot(server.dataDir);
+  const before = await snapshot(server.dataDir);
   const res = await attempt();
   assertClientError(res, allowed);
   if (message !== undefined) assertApiError(res, res.status, message);
@@ -314,7 +314,7 @@ describe('malformed bodies', () => {
   });
 
   test('a client that disconnects mid-upload leaves no partial file behind', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const boundary = 'tessera-gone';
     const { head } = multipartEnds(boundary, { fileName: 'gone.bin' }, 'gone.bin');
     const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
@@ -329,8 +329,8 @@ describe('malformed bodies', () => {
     req.on('error', () => undefined);
     req.write(head);
     req.write(Buffer.alloc(1024 * 1024, 7));
-    for (let i = 0; i < 400 && snapshot(server.dataDir).tmp.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    assert.equal(snapshot(server.dataDir).tmp.length, 1, 'the upload was being spooled');
+    for (let i = 0; i < 400 && (await snapshot(server.dataDir)).tmp.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal((await snapshot(server.dataDir)).tmp.length, 1, 'the upload was being spooled');
     req.destroy();
     await assertNothingStored(server.dataDir, before, 'after the client went away');
     assert.equal((await fetch(`${server.baseUrl}/healthz`)).status, 200);
@@ -438,7 +438,7 @@ describe('URL uploads whose origin never answers', () => {
   });
 
   test('no headers within the timeout → 400, quickly, and nothing stored', async () => {
-    const before = snapshot(slow.dataDir);
+    const before = await snapshot(slow.dataDir);
     const t0 = Date.now();
     const r = await upload(slow, { fileName: 'silent.png' }, silentUrl);
     const took = Date.now() - t0;

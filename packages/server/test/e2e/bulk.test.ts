@@ -31,7 +31,7 @@ async function exists(fileId: string): Promise<boolean> {
   return r.status === 200;
 }
 
-const blobPaths = () => new Set(blobFiles(srv.dataDir));
+const blobPaths = async () => new Set(await blobFiles(srv.dataDir));
 
 /** AITags with these names (confidence falling from 90) on the file and its current version. */
 const seedAITagNames = (fileId: string, names: string[]) =>
@@ -53,12 +53,12 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
   const url = '/v1/files/batch/deleteByFileIds';
 
   test('deletes the files, their versions and bytes; others stay', async () => {
-    const before = blobPaths();
+    const before = await blobPaths();
     const a = await uploadImage();
     const b = await uploadImage({ folder: 'bulk-del', useUniqueFileName: 'false' });
     await uploadImage({ folder: 'bulk-del', useUniqueFileName: 'false' }); // second version of b
     const keep = await uploadImage();
-    const keepBlobs = [...blobPaths()].filter((p) => !before.has(p));
+    const keepBlobs = [...(await blobPaths())].filter((p) => !before.has(p));
     assert.equal(keepBlobs.length, 4);
 
     const r = await api(srv, 'POST', url, { fileIds: [a.fileId, b.fileId] });
@@ -68,7 +68,7 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
     assert.equal(await exists(a.fileId), false);
     assert.equal(await exists(b.fileId), false);
     assert.equal(await exists(keep.fileId), true);
-    const left = [...blobPaths()].filter((p) => !before.has(p));
+    const left = [...(await blobPaths())].filter((p) => !before.has(p));
     assert.equal(left.length, 1, 'only the kept file\'s blob remains');
     const served = await fetch(a.url);
     assert.equal(served.status, 404);
@@ -89,13 +89,13 @@ describe('POST /v1/files/batch/deleteByFileIds', () => {
   test('some ids missing → 404 with missingFileIds and nothing deleted', async () => {
     const a = await uploadImage();
     const b = await uploadImage();
-    const before = blobPaths();
+    const before = await blobPaths();
     const r = await api(srv, 'POST', url, { fileIds: [a.fileId, MISSING, b.fileId] });
     assertApiError(r, 404);
     assert.deepEqual(r.body.missingFileIds, [MISSING]);
     assert.equal(await exists(a.fileId), true);
     assert.equal(await exists(b.fileId), true);
-    assert.deepEqual(blobPaths(), before, 'no bytes were removed');
+    assert.deepEqual(await blobPaths(), before, 'no bytes were removed');
   });
 
   test('limits and shape: >100 → 400, not an array → 400, empty → 400, missing → 400', async () => {
@@ -201,8 +201,8 @@ describe('POST /v1/files/removeAITags', () => {
   test('removes the named AITags from every file; none left → null', async () => {
     const a = await uploadImage();
     const b = await uploadImage();
-    seedAITagNames(a.fileId, ['Shirt', 'Cotton', 'Blue']);
-    seedAITagNames(b.fileId, ['Shirt']);
+    await seedAITagNames(a.fileId, ['Shirt', 'Cotton', 'Blue']);
+    await seedAITagNames(b.fileId, ['Shirt']);
     const r = await api(srv, 'POST', url, { fileIds: [a.fileId, b.fileId], AITags: ['Shirt', 'Cotton', 'Absent'] });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual([...r.body.successfullyUpdatedFileIds].sort(), [a.fileId, b.fileId].sort());
@@ -217,7 +217,7 @@ describe('POST /v1/files/removeAITags', () => {
 
   test('a missing file → 404 with missingFileIds and nothing changed', async () => {
     const a = await uploadImage();
-    seedAITagNames(a.fileId, ['Shirt', 'Cotton']);
+    await seedAITagNames(a.fileId, ['Shirt', 'Cotton']);
     const r = await api(srv, 'POST', url, { fileIds: [MISSING, a.fileId], AITags: ['Shirt'] });
     assertApiError(r, 404);
     assert.deepEqual(r.body.missingFileIds, [MISSING]);
@@ -226,7 +226,7 @@ describe('POST /v1/files/removeAITags', () => {
 
   test('limits and validation → 400', async () => {
     const a = await uploadImage();
-    seedAITagNames(a.fileId, ['Shirt']);
+    await seedAITagNames(a.fileId, ['Shirt']);
     const fiftyOne = Array.from({ length: 50 }, (_, i) => fakeId(i + 1)).concat(a.fileId);
     assertApiError(await api(srv, 'POST', url, { fileIds: fiftyOne, AITags: ['Shirt'] }), 400, 'A maximum of 50 files can be edited at a time.');
     assertApiError(await api(srv, 'POST', url, { AITags: ['Shirt'] }), 400, 'fileIds parameter is missing.');

@@ -93,7 +93,7 @@ describe('V1: publicKey + signature + expire + token', () => {
   });
 
   test('an expire in the past is refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v1Upload(v1Fields({ expire: nowS() - 120 }));
     assertApiError(
       r,
@@ -104,7 +104,7 @@ describe('V1: publicKey + signature + expire + token', () => {
   });
 
   test('an expire more than one hour ahead is refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const ahead of [3600 + 300, 2 * 3600, 365 * 24 * 3600]) {
       const r = await v1Upload(v1Fields({ expire: nowS() + ahead }));
       assertApiError(r, 400, /expire/);
@@ -118,7 +118,7 @@ describe('V1: publicKey + signature + expire + token', () => {
   });
 
   test('a wrong signature is refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const signedWithOtherKey = await v1Upload(v1Fields({ signingKey: 'private_not_the_right_key' }));
     assertClientError(signedWithOtherKey, [400, 401, 403]);
     const f = v1Fields();
@@ -133,14 +133,14 @@ describe('V1: publicKey + signature + expire + token', () => {
   });
 
   test('a wrong publicKey is refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v1Upload(v1Fields({ publicKey: 'public_someone_else' }));
     assertClientError(r, [400, 401, 403]);
     await assertNothingStored(server.dataDir, before);
   });
 
   test('missing pieces are refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const drop of ['publicKey', 'signature', 'expire', 'token']) {
       const f = v1Fields();
       delete f[drop];
@@ -153,7 +153,7 @@ describe('V1: publicKey + signature + expire + token', () => {
     const f = v1Fields();
     const first = await v1Upload(f);
     assert.equal(first.status, 200, first.text);
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const replay = await v1Upload(f);
     assertApiError(replay, 400, /used before/);
     // Even with another file name: the token, not the request, is single use.
@@ -162,7 +162,7 @@ describe('V1: publicKey + signature + expire + token', () => {
   });
 
   test('both a signature and basic auth → 400', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v1Upload(v1Fields(), {}, basicAuth(server.privateKey));
     assertApiError(
       r,
@@ -180,7 +180,7 @@ describe('V1: publicKey + signature + expire + token', () => {
     await server.stop({ keepData: true });
     server = await startTestServer({ dataDir: server.dataDir });
 
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const replay = await v1Upload(f);
     assertApiError(replay, 400, /used before/);
     await assertNothingStored(server.dataDir, before);
@@ -202,7 +202,7 @@ describe('V2: JWT pinning the upload parameters', () => {
 
   test('a tampered request is refused: a field changed, added or removed', async () => {
     const pinned = { fileName: 'tamper.png', tags: 'safe' };
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const cases: Array<[string, Record<string, string>]> = [
       ['changed', { fileName: 'tamper.png', tags: 'evil' }],
       ['renamed', { fileName: 'other.png', tags: 'safe' }],
@@ -222,7 +222,7 @@ describe('V2: JWT pinning the upload parameters', () => {
     const token = await makeJwt(pinned);
     const [h, , s] = token.split('.');
     const forged = Buffer.from(JSON.stringify({ fileName: 'edited.png', isPrivateFile: 'true', exp: nowS() + 600 })).toString('base64url');
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v2Upload({ fileName: 'edited.png', isPrivateFile: 'true' }, `${h}.${forged}.${s}`);
     assertApiError(r, 400);
     await assertNothingStored(server.dataDir, before);
@@ -230,7 +230,7 @@ describe('V2: JWT pinning the upload parameters', () => {
 
   test('a token signed with the wrong key, or for another public key, is refused', async () => {
     const fields = { fileName: 'wrongkey.png' };
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     assertClientError(await v2Upload(fields, await makeJwt(fields, { key: 'private_not_the_right_key' })), [400, 401, 403]);
     assertClientError(await v2Upload(fields, await makeJwt(fields, { kid: 'public_someone_else' })), [400, 401, 403]);
     assertClientError(await v2Upload(fields, 'not.a.jwt'), [400, 401, 403]);
@@ -240,7 +240,7 @@ describe('V2: JWT pinning the upload parameters', () => {
 
   test('an expired token → 400', async () => {
     const fields = { fileName: 'expired.png' };
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v2Upload(fields, await makeJwt(fields, { exp: nowS() - 300 }));
     assertApiError(r, 400, /expired/);
     await assertNothingStored(server.dataDir, before);
@@ -257,14 +257,14 @@ describe('V2: JWT pinning the upload parameters', () => {
     const token = await makeJwt(fields);
     const first = await v2Upload(fields, token);
     assert.equal(first.status, 200, first.text);
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     assertApiError(await v2Upload(fields, token), 400, /used before/);
     await assertNothingStored(server.dataDir, before);
   });
 
   test('both a token and basic auth → 400', async () => {
     const fields = { fileName: 'both.png' };
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await v2Upload(fields, await makeJwt(fields), basicAuth(server.privateKey));
     assertApiError(
       r,
@@ -275,7 +275,7 @@ describe('V2: JWT pinning the upload parameters', () => {
   });
 
   test('no token and no basic auth → refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await upload(server, { fileName: 'anon.png' }, { bytes: png }, { version: 2, auth: null });
     assertClientError(r, [400, 401]);
     await assertNothingStored(server.dataDir, before);

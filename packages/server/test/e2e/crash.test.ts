@@ -6,24 +6,26 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { LocalBlobStore } from '../../src/adapters/blob/local/index.js';
-import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import type { FileRecord, VersionRecord } from '../../src/ports/metadata-store.js';
-import { Library } from '../../src/services/library.js';
+import { Library, SHARED_JOURNAL_GRACE_MS } from '../../src/services/library.js';
 import { newId } from '../../src/util/ids.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { recordedBackend } from '../support/scaleout.js';
+import { prepareTestBackend, startTestServer, type TestServer } from '../support/server.js';
 import {
   basicAuth,
   blobFiles,
   download,
+  execSql,
   getDetails,
   makePng,
   multipartEnds,
+  openBlobsFor,
+  openStoreFor,
   sha256,
   storeCounts,
   tmpFiles,
@@ -111,8 +113,8 @@ describe('kill -9 during a large upload', () => {
     cleanup.push(() => server.stop());
 
     assert.deepEqual(tmpFiles(dataDir), [], 'tmp/ is emptied at start');
-    assert.deepEqual(blobFiles(dataDir), [], 'no orphan bytes in blobs/');
-    const counts = storeCounts(dataDir);
+    assert.deepEqual(await blobFiles(dataDir), [], 'no orphan bytes in blobs/');
+    const counts = await storeCounts(dataDir);
     assert.equal(counts.files, 0);
     assert.equal(counts.versions, 0);
     assert.equal(counts.journal, 0);
@@ -170,9 +172,9 @@ function rowsFor(blobKey: string, size: number, checksum: string): { file: FileR
  * store and blob classes directly, the way UploadService does.
  */
 async function placeJournaledBlobs(dataDir: string) {
-  const store = await openSqliteStore(join(dataDir, 'tessera.db'));
-  const blobs = new LocalBlobStore(join(dataDir, 'blobs'));
-  await blobs.init();
+  await prepareTestBackend(dataDir);
+  const store = await openStoreFor(dataDir);
+  const blobs = await openBlobsFor(dataDir);
   const lib = new Library({ store, blobs });
 
   const orphanBytes = randomBytes(4096);
@@ -202,19 +204,20 @@ describe('the start-up sweep of the blob journal', () => {
     const dataDir = tempDir();
     const { store, blobs, lib, orphanKey, keptKey, keptBytes } = await placeJournaledBlobs(dataDir);
     try {
-      assert.ok(existsSync(blobs.localPath(orphanKey)));
-      assert.ok(existsSync(blobs.localPath(keptKey)));
+      assert.ok((await blobs.size(orphanKey)) !== undefined);
+      assert.ok((await blobs.size(keptKey)) !== undefined);
       assert.deepEqual((await store.repo.journaledBlobs(10)).sort(), [orphanKey, keptKey].sort());
 
-      const result = await lib.sweepJournal();
+      // sharedGraceMs 0: on a shared (PostgreSQL) journal too, settle entries however young.
+      const result = await lib.sweepJournal({ sharedGraceMs: 0 });
       assert.deepEqual(result, { removed: 1, kept: 1 });
-      assert.equal(existsSync(blobs.localPath(orphanKey)), false, 'the orphan is removed');
-      assert.equal(existsSync(blobs.localPath(keptKey)), true, 'the used blob is kept');
+      assert.equal(await blobs.size(orphanKey), undefined, 'the orphan is removed');
+      assert.equal(await blobs.size(keptKey), keptBytes.length, 'the used blob is kept');
       assert.equal(await blobs.size(keptKey), keptBytes.length);
       assert.deepEqual(await store.repo.journaledBlobs(10), [], 'the journal is settled');
 
       // A second sweep has nothing to do.
-      assert.deepEqual(await lib.sweepJournal(), { removed: 0, kept: 0 });
+      assert.deepEqual(await lib.sweepJournal({ sharedGraceMs: 0 }), { removed: 0, kept: 0 });
     } finally {
       await store.close();
     }
@@ -224,12 +227,15 @@ describe('the start-up sweep of the blob journal', () => {
     const dataDir = tempDir();
     const { store, blobs, orphanKey, keptKey, keptBytes, fileId } = await placeJournaledBlobs(dataDir);
     await store.close();
+    // A shared (PostgreSQL) journal is settled only past a grace period (a young entry may be
+    // another node's write in flight): these entries are made old enough.
+    if (recordedBackend(dataDir)) await execSql(dataDir, 'update blob_journal set created_at = ?', [new Date(Date.now() - 2 * SHARED_JOURNAL_GRACE_MS).toISOString()]);
 
     const server = await startTestServer({ dataDir });
     cleanup.push(() => server.stop());
-    assert.equal(existsSync(blobs.localPath(orphanKey)), false, 'the orphan is gone after start');
-    assert.equal(existsSync(blobs.localPath(keptKey)), true);
-    assert.equal(storeCounts(dataDir).journal, 0);
+    assert.equal(await blobs.size(orphanKey), undefined, 'the orphan is gone after start');
+    assert.equal(await blobs.size(keptKey), keptBytes.length);
+    assert.equal((await storeCounts(dataDir)).journal, 0);
 
     const d = await getDetails(server, fileId);
     assert.equal(d.status, 200, d.text);
@@ -269,8 +275,8 @@ describe('kill -9 after a completed upload', () => {
     const pd = await getDetails(server, b.body.fileId);
     assert.equal(pd.body.width, 33);
     assert.equal(pd.body.hasAlpha, true);
-    assert.equal(blobFiles(dataDir).length, 2);
+    assert.equal((await blobFiles(dataDir)).length, 2);
     assert.deepEqual(tmpFiles(dataDir), []);
-    assert.equal(storeCounts(dataDir).journal, 0);
+    assert.equal((await storeCounts(dataDir)).journal, 0);
   });
 });

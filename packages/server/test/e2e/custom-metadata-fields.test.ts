@@ -263,7 +263,7 @@ describe('custom metadata values on upload and update', () => {
       [{ colour: 'red' }, /"colour" is not a custom metadata field/],
       [{ brand: null }, /"brand" is null/],
     ];
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const [value, re] of refused) {
       const res = await uploadWith({ customMetadata: cm(value) });
       assertApiError(res, 400, re);

@@ -212,7 +212,7 @@ describe('extensions', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, (
   });
 
   test('bad extension parameters are refused before anything is stored', async () => {
-    const filesBefore = storeCounts(server.dataDir).files;
+    const filesBefore = (await storeCounts(server.dataDir)).files;
     for (const extensions of [
       [{ name: 'google-auto-tagging', minConfidence: 50, maxTags: 31 }],
       [{ name: 'ai-tasks', tasks: [{ type: 'select_tags' }] }],
@@ -222,7 +222,7 @@ describe('extensions', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, (
       assert.equal(res.status, 400, res.text);
       assert.match(res.body.message, /extensions/);
     }
-    assert.equal(storeCounts(server.dataDir).files, filesBefore);
+    assert.equal((await storeCounts(server.dataDir)).files, filesBefore);
   });
 });
 

@@ -8,8 +8,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
   api,
@@ -67,11 +65,11 @@ async function assertDeliveryError(url: string, status: number): Promise<void> {
   assertApiError(await readResponse(await fetch(url)), status);
 }
 
-/** Absolute paths of every blob on disk. */
-const blobPaths = () => new Set(blobFiles(srv.dataDir).map((f) => join(srv.dataDir, 'blobs', f)));
+/** Every stored blob's key. */
+const blobPaths = async () => new Set(await blobFiles(srv.dataDir));
 
-function fileIdAt(filePath: string): string | undefined {
-  return queryDb<{ id: string }>(srv.dataDir, 'select id from files where file_path = ?', filePath)[0]?.id;
+async function fileIdAt(filePath: string): Promise<string | undefined> {
+  return (await queryDb<{ id: string }>(srv.dataDir, 'select id from files where file_path = ?', filePath))[0]?.id;
 }
 
 async function details(fileId: string): Promise<Json> {
@@ -270,7 +268,7 @@ describe('update file details', () => {
   });
 
   test('removeAITags: named ones, then "all"', async () => {
-    seedAITags(srv.dataDir, fileId, [
+    await seedAITags(srv.dataDir, fileId, [
       { name: 'Shirt', confidence: 90.12, source: 'google-auto-tagging' },
       { name: 'T-shirt', confidence: 80.12, source: 'aws-auto-tagging' },
       { name: 'Cotton', confidence: 70, source: 'aws-auto-tagging' },
@@ -364,9 +362,9 @@ describe('update file details', () => {
 
 describe('delete file', () => {
   test('removes the file, every version and their bytes; url then 404; second delete 404', async () => {
-    const before = blobPaths();
+    const before = await blobPaths();
     const [v1, v2] = await uploadVersions('del', 'gone.jpg', [await jpeg(), await jpeg()]);
-    const added = [...blobPaths()].filter((p) => !before.has(p));
+    const added = [...(await blobPaths())].filter((p) => !before.has(p));
     assert.equal(added.length, 2, 'one blob per version');
     const list = await versions(v1.fileId);
     const oldVersionUrl = list.find((v) => v.type === 'file-version').url;
@@ -376,7 +374,8 @@ describe('delete file', () => {
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
-    for (const p of added) assert.ok(!existsSync(p), `blob ${p} is still on disk`);
+    const left = await blobPaths();
+    for (const p of added) assert.ok(!left.has(p), `blob ${p} is still stored`);
     assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/details`), 404);
     assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/versions`), 404);
     assertApiError(await api(srv, 'GET', `/v1/files/${v1.fileId}/versions/${v1.versionInfo.id}`), 404);
@@ -403,7 +402,7 @@ describe('copy file', () => {
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
-    const destId = fileIdAt('/cp/b/pic.jpg');
+    const destId = await fileIdAt('/cp/b/pic.jpg');
     assert.ok(destId, 'the copy exists');
     assert.match(destId, HEX24);
     assert.notEqual(destId, src.fileId);
@@ -437,7 +436,7 @@ describe('copy file', () => {
     await uploadVersions('cp/c', 'v.jpg', [s1, s2]);
 
     assert.equal((await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/all', includeFileVersions: true })).status, 204);
-    const allId = fileIdAt('/cp/all/v.jpg')!;
+    const allId = (await fileIdAt('/cp/all/v.jpg'))!;
     const all = await versions(allId);
     assert.deepEqual(all.map((v) => v.versionInfo.name), ['Version 1', 'Version 2']);
     assert.deepEqual(all.map((v) => v.type), ['file-version', 'file']);
@@ -448,15 +447,15 @@ describe('copy file', () => {
     await assertServes((await details(allId)).url, s2);
 
     assert.equal((await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/c/v.jpg', destinationPath: '/cp/one/', includeFileVersions: false })).status, 204);
-    const one = await versions(fileIdAt('/cp/one/v.jpg')!);
+    const one = await versions((await fileIdAt('/cp/one/v.jpg'))!);
     assert.equal(one.length, 1);
     assert.equal(one[0].width, 22);
 
     // The copy's versions have their own bytes: deleting one leaves the source's intact.
-    const before = blobPaths();
+    const before = await blobPaths();
     assert.equal((await api(srv, 'DELETE', `/v1/files/${allId}/versions/${all[0].versionInfo.id}`)).status, 204);
-    assert.equal(blobPaths().size, before.size - 1);
-    const src = await versions(fileIdAt('/cp/c/v.jpg')!);
+    assert.equal((await blobPaths()).size, before.size - 1);
+    const src = await versions((await fileIdAt('/cp/c/v.jpg'))!);
     await assertServes(src[0].url, s1);
   });
 
@@ -469,7 +468,7 @@ describe('copy file', () => {
 
     const r = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/src/same.jpg', destinationPath: '/cp/dst/', includeFileVersions: true });
     assert.equal(r.status, 204, r.text);
-    assert.equal(fileIdAt('/cp/dst/same.jpg'), dest.fileId, 'the destination keeps its fileId');
+    assert.equal(await fileIdAt('/cp/dst/same.jpg'), dest.fileId, 'the destination keeps its fileId');
     const list = await versions(dest.fileId);
     assert.deepEqual(list.map((v) => v.versionInfo.name), ['Version 1', 'Version 2', 'Version 3']);
     assert.deepEqual(list.map((v) => v.width), [31, 32, 33]);
@@ -489,7 +488,7 @@ describe('copy file', () => {
     assert.equal(list2[3].versionInfo.name, 'Version 4');
     assert.equal(list2[3].type, 'file');
     // The source still has its own two versions.
-    assert.equal((await versions(fileIdAt('/cp/src/same.jpg')!)).length, 2);
+    assert.equal((await versions((await fileIdAt('/cp/src/same.jpg'))!)).length, 2);
   });
 
   test('same folder → 400 SAME_SOURCE_AND_DESTINATION; missing source → 404 SOURCE_FILE_MISSING; bad input → 400', async () => {
@@ -498,14 +497,14 @@ describe('copy file', () => {
     assertReason(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: 'cp/same' }), 400, 'SAME_SOURCE_AND_DESTINATION');
     const missing = await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/nowhere/none.jpg', destinationPath: '/cp/x/' });
     assertReason(missing, 404, 'SOURCE_FILE_MISSING');
-    assert.equal(fileIdAt('/cp/x/none.jpg'), undefined);
+    assert.equal(await fileIdAt('/cp/x/none.jpg'), undefined);
     assertReason(await api(srv, 'POST', '/v1/files/copy', {}), 400, 'MISSING_PARAMETER');
     assertReason(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg' }), 400, 'MISSING_PARAMETER');
     assertReason(await api(srv, 'POST', '/v1/files/copy', { destinationPath: '/cp/y/' }), 400, 'MISSING_PARAMETER');
     assertApiError(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/y/', includeFileVersions: 'yes' }), 400);
     assertApiError(await api(srv, 'POST', '/v1/files/copy', { sourceFilePath: '/cp/same/here.jpg', destinationPath: '/cp/../etc/' }), 400);
     assertApiError(await api(srv, 'POST', '/v1/files/copy', undefined, { rawBody: '[1,2]' }), 400);
-    assert.equal(fileIdAt('/cp/y/here.jpg'), undefined);
+    assert.equal(await fileIdAt('/cp/y/here.jpg'), undefined);
   });
 });
 
@@ -518,8 +517,8 @@ describe('move file', () => {
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
 
-    assert.equal(fileIdAt('/mv/a/pic.jpg'), undefined);
-    assert.equal(fileIdAt('/mv/b/pic.jpg'), src.fileId);
+    assert.equal(await fileIdAt('/mv/a/pic.jpg'), undefined);
+    assert.equal(await fileIdAt('/mv/b/pic.jpg'), src.fileId);
     const d = await details(src.fileId);
     assertDetailsShape(d);
     assert.equal(d.filePath, '/mv/b/pic.jpg');
@@ -545,8 +544,8 @@ describe('move file', () => {
     const r = await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/src/same.jpg', destinationPath: 'mv/dst' });
     assert.equal(r.status, 204, r.text);
     assertApiError(await api(srv, 'GET', `/v1/files/${src.fileId}/details`), 404);
-    assert.equal(fileIdAt('/mv/src/same.jpg'), undefined);
-    assert.equal(fileIdAt('/mv/dst/same.jpg'), dest.fileId);
+    assert.equal(await fileIdAt('/mv/src/same.jpg'), undefined);
+    assert.equal(await fileIdAt('/mv/dst/same.jpg'), dest.fileId);
 
     const list = await versions(dest.fileId);
     assert.deepEqual(list.map((v) => v.versionInfo.name), ['Version 1', 'Version 2', 'Version 3']);
@@ -560,9 +559,9 @@ describe('move file', () => {
     await assertServes(list[1].url, s1);
 
     // Every byte of the merged history belongs to the destination now: deleting it leaves none behind.
-    const before = blobPaths();
+    const before = await blobPaths();
     assert.equal((await api(srv, 'DELETE', `/v1/files/${dest.fileId}`)).status, 204);
-    assert.equal(blobPaths().size, before.size - 3);
+    assert.equal((await blobPaths()).size, before.size - 3);
   });
 
   test('same folder → 400; missing source → 404 SOURCE_FILE_MISSING; bad input → 400', async () => {
@@ -572,7 +571,7 @@ describe('move file', () => {
     assertReason(await api(srv, 'POST', '/v1/files/move', {}), 400, 'MISSING_PARAMETER');
     assertReason(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: '/mv/same/stay.jpg' }), 400, 'MISSING_PARAMETER');
     assertApiError(await api(srv, 'POST', '/v1/files/move', { sourceFilePath: 5, destinationPath: '/mv/z/' }), 400);
-    assert.ok(fileIdAt('/mv/same/stay.jpg'));
+    assert.ok(await fileIdAt('/mv/same/stay.jpg'));
   });
 });
 

@@ -10,19 +10,18 @@
  */
 import assert from 'node:assert/strict';
 import { linkSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import ImageKit, { type APIPromise } from '@imagekit/nodejs';
-import { LocalBlobStore } from '../../src/adapters/blob/local/index.js';
-import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import type { FileRecord, VersionRecord } from '../../src/ports/metadata-store.js';
-import { Library } from '../../src/services/library.js';
+import { Library, SHARED_JOURNAL_GRACE_MS } from '../../src/services/library.js';
 import { newId } from '../../src/util/ids.js';
 import {
   api,
   assertApiError,
   blobFiles,
   download,
+  execSql,
   makeJpeg,
   makePng,
   queryDb,
@@ -31,6 +30,9 @@ import {
   storeCounts,
   upload,
   type ApiResponse,
+  jsonValue,
+  openBlobsFor,
+  openStoreFor,
 } from '../support/e2e-helpers.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SPEC_MISSING_MESSAGE, assertMatchesSchema, expectSdkError, responseSchemaFor, specAvailable } from '../support/spec.js';
@@ -53,8 +55,8 @@ const sharedServer = () => (shared ??= start());
 // ---- reading the store beside the server ----
 
 /** Folder paths in a subtree (the folder included), sorted. */
-function folderPaths(dataDir: string, prefix: string): string[] {
-  return queryDb<{ path: string }>(dataDir, 'select path from folders where substr(path, 1, ?) = ? order by path', prefix.length, prefix).map(
+async function folderPaths(dataDir: string, prefix: string): Promise<string[]> {
+  return (await queryDb<{ path: string }>(dataDir, 'select path from folders where substr(path, 1, ?) = ? order by path', prefix.length, prefix)).map(
     (r) => r.path,
   );
 }
@@ -67,8 +69,8 @@ interface FileRow {
 }
 
 /** Files in a subtree with their version counts, by path. */
-function filesIn(dataDir: string, prefix: string): Map<string, FileRow> {
-  const rows = queryDb<FileRow>(
+async function filesIn(dataDir: string, prefix: string): Promise<Map<string, FileRow>> {
+  const rows = await queryDb<FileRow>(
     dataDir,
     `select f.id, f.file_path, f.checksum, (select count(*) from file_versions v where v.file_id = f.id) as versions
        from files f where substr(f.file_path, 1, ?) = ? order by f.file_path`,
@@ -79,13 +81,13 @@ function filesIn(dataDir: string, prefix: string): Map<string, FileRow> {
 }
 
 /** Blob keys referenced by version rows (every version owns its bytes). */
-function referencedBlobs(dataDir: string): number {
-  return queryDb<{ n: number }>(dataDir, 'select count(distinct blob_key) as n from file_versions')[0]!.n;
+async function referencedBlobs(dataDir: string): Promise<number> {
+  return (await queryDb<{ n: number }>(dataDir, 'select count(distinct blob_key) as n from file_versions'))[0]!.n;
 }
 
-function jobRow(dataDir: string, id: string): { status: string; attempts: number; progress: Record<string, unknown> } {
-  const r = queryDb<{ status: string; attempts: number; progress: string }>(dataDir, 'select status, attempts, progress from jobs where id = ?', id)[0]!;
-  return { status: r.status, attempts: r.attempts, progress: JSON.parse(r.progress) as Record<string, unknown> };
+async function jobRow(dataDir: string, id: string): Promise<{ status: string; attempts: number; progress: Record<string, unknown> }> {
+  const r = (await queryDb<{ status: string; attempts: number; progress: string }>(dataDir, 'select status, attempts, progress from jobs where id = ?', id))[0]!;
+  return { status: r.status, attempts: r.attempts, progress: jsonValue<Record<string, unknown>>(r.progress) };
 }
 
 // ---- the API ----
@@ -141,13 +143,13 @@ describe('create folder', { timeout: 120_000 }, () => {
     const r = await api(s, 'POST', '/v1/folder', { folderName: 'summer sale!', parentFolderPath: 'product/images' });
     assert.equal(r.status, 201, r.text);
     assert.deepEqual(r.body, {});
-    assert.deepEqual(folderPaths(s.dataDir, '/product/'), ['/product/', '/product/images/', '/product/images/summer_sale_/']);
+    assert.deepEqual(await folderPaths(s.dataDir, '/product/'), ['/product/', '/product/images/', '/product/images/summer_sale_/']);
     const again = await api(s, 'POST', '/v1/folder/', { folderName: 'summer sale!', parentFolderPath: '/product/images/' });
     assert.equal(again.status, 201, again.text);
-    assert.equal(folderPaths(s.dataDir, '/product/').length, 3);
+    assert.equal((await folderPaths(s.dataDir, '/product/')).length, 3);
     const root = await api(s, 'POST', '/v1/folder', { folderName: 'top-level_1', parentFolderPath: '/' });
     assert.equal(root.status, 201);
-    assert.deepEqual(folderPaths(s.dataDir, '/top-level_1/'), ['/top-level_1/']);
+    assert.deepEqual(await folderPaths(s.dataDir, '/top-level_1/'), ['/top-level_1/']);
   });
 
   test('bad requests: 400 with reason; no auth: 401', async () => {
@@ -167,7 +169,7 @@ describe('create folder', { timeout: 120_000 }, () => {
     }
     assertApiError(await api(s, 'POST', '/v1/folder', undefined, { rawBody: '[1]' }), 400);
     assertApiError(await api(s, 'POST', '/v1/folder', { folderName: 'x', parentFolderPath: '/' }, { auth: null }), 401);
-    assert.deepEqual(folderPaths(s.dataDir, '/x/'), []);
+    assert.deepEqual(await folderPaths(s.dataDir, '/x/'), []);
   });
 });
 
@@ -178,7 +180,7 @@ describe('delete folder', { timeout: 120_000 }, () => {
   });
 
   test('204; files, every version, their bytes and nested folders are gone; a sibling sharing the prefix is untouched', async () => {
-    const blobsBefore = blobFiles(s.dataDir).length;
+    const blobsBefore = (await blobFiles(s.dataDir)).length;
     const a = await makePng(20, 10);
     const b = await makePng(21, 10);
     await put(s, '/del/', 'one.png', a);
@@ -188,21 +190,21 @@ describe('delete folder', { timeout: 120_000 }, () => {
     const keep = await put(s, '/del-keep/', 'kept.png', b);
     await put(s, '/delx/', 'kept.png', a);
     await put(s, '/del0/', 'kept.png', a); // '0' is the character right after '/'
-    assert.equal(blobFiles(s.dataDir).length, blobsBefore + 6);
+    assert.equal((await blobFiles(s.dataDir)).length, blobsBefore + 6);
 
     const r = await api(s, 'DELETE', '/v1/folder', { folderPath: '/del' });
     assert.equal(r.status, 204, r.text);
     assert.equal(r.text, '');
-    assert.deepEqual(folderPaths(s.dataDir, '/del/'), []);
-    assert.equal(filesIn(s.dataDir, '/del/').size, 0);
-    assert.equal(blobFiles(s.dataDir).length, blobsBefore + 3, 'the bytes of all three versions are removed');
-    assert.equal(referencedBlobs(s.dataDir), blobFiles(s.dataDir).length);
-    assert.equal(storeCounts(s.dataDir).journal, 0);
+    assert.deepEqual(await folderPaths(s.dataDir, '/del/'), []);
+    assert.equal((await filesIn(s.dataDir, '/del/')).size, 0);
+    assert.equal((await blobFiles(s.dataDir)).length, blobsBefore + 3, 'the bytes of all three versions are removed');
+    assert.equal(await referencedBlobs(s.dataDir), (await blobFiles(s.dataDir)).length);
+    assert.equal((await storeCounts(s.dataDir)).journal, 0);
     assert.equal((await served(s, '/del/one.png')).status, 404);
     // Neighbours whose paths merely start with the same letters survive.
-    assert.deepEqual(folderPaths(s.dataDir, '/del-keep/'), ['/del-keep/']);
-    assert.equal(filesIn(s.dataDir, '/delx/').size, 1);
-    assert.equal(filesIn(s.dataDir, '/del0/').size, 1);
+    assert.deepEqual(await folderPaths(s.dataDir, '/del-keep/'), ['/del-keep/']);
+    assert.equal((await filesIn(s.dataDir, '/delx/')).size, 1);
+    assert.equal((await filesIn(s.dataDir, '/del0/')).size, 1);
     assert.equal((await served(s, keep.body.filePath)).sha, sha256(b));
   });
 
@@ -219,7 +221,7 @@ describe('delete folder', { timeout: 120_000 }, () => {
   test('an empty folder is deleted too', async () => {
     await api(s, 'POST', '/v1/folder', { folderName: 'hollow', parentFolderPath: '/shell' });
     assert.equal((await api(s, 'DELETE', '/v1/folder/', { folderPath: 'shell/hollow' })).status, 204);
-    assert.deepEqual(folderPaths(s.dataDir, '/shell/'), ['/shell/']);
+    assert.deepEqual(await folderPaths(s.dataDir, '/shell/'), ['/shell/']);
   });
 });
 
@@ -243,27 +245,27 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
 
   test('copy: the subtree lands inside the destination; only current versions by default; the source is untouched', async () => {
     await seed('/c1/');
-    const blobs = blobFiles(s.dataDir).length;
+    const blobs = (await blobFiles(s.dataDir)).length;
     const job = await runJob(s, 'copyFolder', { sourceFolderPath: '/c1/src', destinationPath: '/c1/dest' });
     assert.equal(job.type, 'COPY_FOLDER');
     assert.deepEqual(Object.keys(job).sort(), ['jobId', 'status', 'type']);
-    assert.deepEqual(folderPaths(s.dataDir, '/c1/dest/'), ['/c1/dest/', '/c1/dest/src/', '/c1/dest/src/sub/', '/c1/dest/src/sub/empty/']);
-    const copied = filesIn(s.dataDir, '/c1/dest/');
+    assert.deepEqual(await folderPaths(s.dataDir, '/c1/dest/'), ['/c1/dest/', '/c1/dest/src/', '/c1/dest/src/sub/', '/c1/dest/src/sub/empty/']);
+    const copied = await filesIn(s.dataDir, '/c1/dest/');
     assert.deepEqual([...copied.keys()], ['/c1/dest/src/a.png', '/c1/dest/src/sub/b.jpg']);
     assert.equal(copied.get('/c1/dest/src/a.png')!.versions, 1, 'only the current version');
     assert.equal((await served(s, '/c1/dest/src/a.png')).sha, sha256(v2));
     assert.equal((await served(s, '/c1/dest/src/sub/b.jpg')).sha, sha256(other));
-    const src = filesIn(s.dataDir, '/c1/src/');
+    const src = await filesIn(s.dataDir, '/c1/src/');
     assert.equal(src.get('/c1/src/a.png')!.versions, 2);
     assert.notEqual(src.get('/c1/src/a.png')!.id, copied.get('/c1/dest/src/a.png')!.id, 'a copy is a new file');
-    assert.equal(blobFiles(s.dataDir).length, blobs + 2, 'the copies own their bytes');
-    assert.equal(storeCounts(s.dataDir).journal, 0);
+    assert.equal((await blobFiles(s.dataDir)).length, blobs + 2, 'the copies own their bytes');
+    assert.equal((await storeCounts(s.dataDir)).journal, 0);
   });
 
   test('copy with includeVersions: every version, the current one still current', async () => {
     await seed('/c2/');
     await runJob(s, 'copyFolder', { sourceFolderPath: '/c2/src/', destinationPath: '/c2/dest/', includeVersions: true });
-    const a = filesIn(s.dataDir, '/c2/dest/').get('/c2/dest/src/a.png')!;
+    const a = (await filesIn(s.dataDir, '/c2/dest/')).get('/c2/dest/src/a.png')!;
     assert.equal(a.versions, 2);
     const versions = await api(s, 'GET', `/v1/files/${a.id}/versions`);
     assert.equal(versions.status, 200);
@@ -275,14 +277,14 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
     // The name ImageKit's older docs use works too.
     await seed('/c3/');
     await runJob(s, 'copyFolder', { sourceFolderPath: '/c3/src/', destinationPath: '/c3/dest/', includeFileVersions: true });
-    assert.equal(filesIn(s.dataDir, '/c3/dest/').get('/c3/dest/src/a.png')!.versions, 2);
+    assert.equal((await filesIn(s.dataDir, '/c3/dest/')).get('/c3/dest/src/a.png')!.versions, 2);
   });
 
   test('copy onto namesakes: the source and its versions are appended to the destination file’s history', async () => {
     await seed('/c4/');
     const existing = await put(s, '/c4/dest/src/', 'a.png', other);
     await runJob(s, 'copyFolder', { sourceFolderPath: '/c4/src/', destinationPath: '/c4/dest/', includeVersions: true });
-    const a = filesIn(s.dataDir, '/c4/dest/').get('/c4/dest/src/a.png')!;
+    const a = (await filesIn(s.dataDir, '/c4/dest/')).get('/c4/dest/src/a.png')!;
     assert.equal(a.id, existing.body.fileId, 'the destination file keeps its id');
     assert.equal(a.versions, 3, 'its own version + the two copied');
     assert.equal((await served(s, '/c4/dest/src/a.png')).sha, sha256(v2), 'the source’s current version is now current');
@@ -292,43 +294,43 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
 
   test('move: everything lands at the destination with its ids; nothing is left at the source', async () => {
     await seed('/m1/');
-    const before = filesIn(s.dataDir, '/m1/src/');
-    const blobs = blobFiles(s.dataDir).length;
+    const before = await filesIn(s.dataDir, '/m1/src/');
+    const blobs = (await blobFiles(s.dataDir)).length;
     const job = await runJob(s, 'moveFolder', { sourceFolderPath: '/m1/src', destinationPath: '/m1/dest' });
     assert.equal(job.type, 'MOVE_FOLDER');
-    assert.deepEqual(folderPaths(s.dataDir, '/m1/src/'), []);
-    assert.equal(filesIn(s.dataDir, '/m1/src/').size, 0);
-    assert.deepEqual(folderPaths(s.dataDir, '/m1/dest/'), ['/m1/dest/', '/m1/dest/src/', '/m1/dest/src/sub/', '/m1/dest/src/sub/empty/']);
-    const after = filesIn(s.dataDir, '/m1/dest/');
+    assert.deepEqual(await folderPaths(s.dataDir, '/m1/src/'), []);
+    assert.equal((await filesIn(s.dataDir, '/m1/src/')).size, 0);
+    assert.deepEqual(await folderPaths(s.dataDir, '/m1/dest/'), ['/m1/dest/', '/m1/dest/src/', '/m1/dest/src/sub/', '/m1/dest/src/sub/empty/']);
+    const after = await filesIn(s.dataDir, '/m1/dest/');
     assert.equal(after.get('/m1/dest/src/a.png')!.id, before.get('/m1/src/a.png')!.id);
     assert.equal(after.get('/m1/dest/src/a.png')!.versions, 2);
     assert.equal(after.get('/m1/dest/src/sub/b.jpg')!.id, before.get('/m1/src/sub/b.jpg')!.id);
     assert.equal((await served(s, '/m1/src/a.png')).status, 404);
     assert.equal((await served(s, '/m1/dest/src/a.png')).sha, sha256(v2));
-    assert.equal(blobFiles(s.dataDir).length, blobs, 'a move copies no bytes');
+    assert.equal((await blobFiles(s.dataDir)).length, blobs, 'a move copies no bytes');
   });
 
   test('move onto namesakes appends to their history; merged folders are removed from the source', async () => {
     await seed('/m2/');
     const existing = await put(s, '/m2/dest/src/', 'a.png', other);
     await runJob(s, 'moveFolder', { sourceFolderPath: '/m2/src/', destinationPath: '/m2/dest/' });
-    const a = filesIn(s.dataDir, '/m2/dest/').get('/m2/dest/src/a.png')!;
+    const a = (await filesIn(s.dataDir, '/m2/dest/')).get('/m2/dest/src/a.png')!;
     assert.equal(a.id, existing.body.fileId);
     assert.equal(a.versions, 3);
     assert.equal((await served(s, '/m2/dest/src/a.png')).sha, sha256(v2));
-    assert.equal(filesIn(s.dataDir, '/m2/src/').size, 0);
-    assert.deepEqual(folderPaths(s.dataDir, '/m2/src/'), []);
-    assert.equal(referencedBlobs(s.dataDir), blobFiles(s.dataDir).length, 'no bytes lost or orphaned');
+    assert.equal((await filesIn(s.dataDir, '/m2/src/')).size, 0);
+    assert.deepEqual(await folderPaths(s.dataDir, '/m2/src/'), []);
+    assert.equal(await referencedBlobs(s.dataDir), (await blobFiles(s.dataDir)).length, 'no bytes lost or orphaned');
   });
 
   test('rename: same ids under the new name; purgeCache gives the job a purgeRequestId', async () => {
     await seed('/r1/');
-    const before = filesIn(s.dataDir, '/r1/src/');
+    const before = await filesIn(s.dataDir, '/r1/src/');
     const job = await runJob(s, 'renameFolder', { folderPath: '/r1/src', newFolderName: 'new name' });
     assert.equal(job.type, 'RENAME_FOLDER');
     assert.equal(job.purgeRequestId, undefined);
-    assert.deepEqual(folderPaths(s.dataDir, '/r1/'), ['/r1/', '/r1/new_name/', '/r1/new_name/sub/', '/r1/new_name/sub/empty/']);
-    const after = filesIn(s.dataDir, '/r1/new_name/');
+    assert.deepEqual(await folderPaths(s.dataDir, '/r1/'), ['/r1/', '/r1/new_name/', '/r1/new_name/sub/', '/r1/new_name/sub/empty/']);
+    const after = await filesIn(s.dataDir, '/r1/new_name/');
     assert.equal(after.get('/r1/new_name/a.png')!.id, before.get('/r1/src/a.png')!.id);
     assert.equal(after.get('/r1/new_name/sub/b.jpg')!.id, before.get('/r1/src/sub/b.jpg')!.id);
     const details = await api(s, 'GET', `/v1/files/${after.get('/r1/new_name/a.png')!.id}/details`);
@@ -340,7 +342,7 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
     const purge = await api(s, 'GET', `/v1/files/purge/${purged.purgeRequestId}`);
     assert.equal(purge.status, 200, purge.text);
     assert.equal(purge.body.status, 'Completed');
-    assert.deepEqual([...filesIn(s.dataDir, '/r1/third/').keys()], ['/r1/third/a.png', '/r1/third/sub/b.jpg']);
+    assert.deepEqual([...(await filesIn(s.dataDir, '/r1/third/')).keys()], ['/r1/third/a.png', '/r1/third/sub/b.jpg']);
   });
 
   test('rename refusals: 404 missing, 409 taken, 400 root / missing name / bad purgeCache', async () => {
@@ -356,7 +358,7 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
     assertApiError(await api(s, 'POST', '/v1/bulkJobs/renameFolder', { folderPath: '/r2/src' }), 400);
     assertApiError(await api(s, 'POST', '/v1/bulkJobs/renameFolder', { folderPath: '/r2/src', newFolderName: '..' }), 400);
     assertApiError(await api(s, 'POST', '/v1/bulkJobs/renameFolder', { folderPath: '/r2/src', newFolderName: 'y', purgeCache: 'yes' }), 400);
-    assert.equal(filesIn(s.dataDir, '/r2/src/').size, 2, 'nothing moved');
+    assert.equal((await filesIn(s.dataDir, '/r2/src/')).size, 2, 'nothing moved');
   });
 
   test('copy / move refusals, each with the spec’s reason', async () => {
@@ -382,7 +384,7 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
     assertApiError(bad, 400);
     assert.equal(bad.body.reason, 'INVALID_PARAMETER');
     assertApiError(await api(s, 'POST', '/v1/bulkJobs/copyFolder', { sourceFolderPath: '/e1/src', destinationPath: '/x/' }, { auth: null }), 401);
-    assert.equal(filesIn(s.dataDir, '/x/').size, 0);
+    assert.equal((await filesIn(s.dataDir, '/x/')).size, 0);
   });
 
   test('job status: an unknown or malformed jobId is 404', async () => {
@@ -399,34 +401,54 @@ describe('copy, move and rename folder (bulk jobs)', { timeout: 300_000 }, () =>
  * versions, each version with its own bytes (hard links, as the blob store itself copies).
  */
 async function seedBig(dataDir: string, count: number): Promise<void> {
-  const store = await openSqliteStore(join(dataDir, 'tessera.db'));
-  const blobs = new LocalBlobStore(join(dataDir, 'blobs'));
-  await blobs.init();
+  const store = await openStoreFor(dataDir);
+  const blobs = await openBlobsFor(dataDir);
   const lib = new Library({ store, blobs });
   try {
     const templates = await store.repo.listFilesUnder('/big/', null, 10);
     assert.ok(templates.length >= 2);
     const tv = await Promise.all(templates.map((t) => store.repo.getVersion(t.id, t.currentVersionId)));
-    const linkBlob = (from: string): string => {
+    const linkBlob = async (from: string): Promise<string> => {
       const key = lib.newBlobKey();
       const dest = blobs.localPath(key);
+      const src = blobs.localPath(from);
+      if (dest === undefined || src === undefined) {
+        await blobs.copy(from, key);
+        return key;
+      }
       mkdirSync(dirname(dest), { recursive: true });
-      linkSync(blobs.localPath(from), dest);
+      linkSync(src, dest);
       return key;
     };
     const now = new Date().toISOString();
     for (let start = 0; start < count; start += 500) {
+      // The bytes first, several at a time (each S3 copy is a round trip), then the rows in one transaction.
+      const versionCount = (i: number) => (i % 10 === 0 ? 2 : 1);
+      const copies: Array<{ from: string; key?: string }> = [];
+      for (let i = start; i < Math.min(count, start + 500); i++) {
+        for (let n = 1; n <= versionCount(i); n++) copies.push({ from: tv[i % tv.length]!.blobKey });
+      }
+      let nextCopy = 0;
+      const copier = async () => {
+        while (nextCopy < copies.length) {
+          const c = copies[nextCopy++]!;
+          c.key = await linkBlob(c.from);
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, copier));
+      const keys = copies.map((c) => c.key!);
       await store.transaction(async (tx) => {
+        let k = 0;
         for (let i = start; i < Math.min(count, start + 500); i++) {
           const folderPath = `/big/s${String(i % 25).padStart(2, '0')}/${i % 3 === 0 ? 'deep/' : ''}`;
           await lib.ensureFolders(tx, folderPath, now);
           const t = tv[i % tv.length]!;
           const name = `f${String(i).padStart(5, '0')}.${t.format}`;
           const fileId = newId();
-          const nVersions = i % 10 === 0 ? 2 : 1;
+          const nVersions = versionCount(i);
           let last!: VersionRecord;
           for (let n = 1; n <= nVersions; n++) {
-            last = { ...t, id: newId(), fileId, name, folderPath, filePath: folderPath + name, blobKey: linkBlob(t.blobKey), versionNumber: n, createdAt: now, updatedAt: now };
+            last = { ...t, id: newId(), fileId, name, folderPath, filePath: folderPath + name, blobKey: keys[k++]!, versionNumber: n, createdAt: now, updatedAt: now };
             await tx.insertVersion(last);
           }
           const { fileId: _f, id: versionId, ...state } = last;
@@ -452,21 +474,21 @@ describe('kill -9 in the middle of a folder copy', { timeout: 600_000 }, () => {
     await put(s, '/big/', 'seed-b.jpg', await makeJpeg(18, 16));
     await s.stop({ keepData: true });
     await seedBig(dataDir, N);
-    const source = filesIn(dataDir, '/big/');
+    const source = await filesIn(dataDir, '/big/');
     assert.equal(source.size, N + 2);
     const sourceVersions = [...source.values()].reduce((n, f) => n + f.versions, 0);
     const seededIn = Date.now() - t0;
 
     s = await start(env, dataDir);
-    const blobsBefore = blobFiles(dataDir).length;
-    assert.equal(blobsBefore, referencedBlobs(dataDir));
+    const blobsBefore = (await blobFiles(dataDir)).length;
+    assert.equal(blobsBefore, await referencedBlobs(dataDir));
     const submitted = await api(s, 'POST', '/v1/bulkJobs/copyFolder', { sourceFolderPath: '/big', destinationPath: '/copy', includeVersions: true });
     assert.equal(submitted.status, 200, submitted.text);
     const jobId = submitted.body.jobId as string;
 
     // Let a few batches commit, then check the running job is reported Pending and locks its folders.
     const deadline = Date.now() + 60_000;
-    while (((jobRow(dataDir, jobId).progress.files as number) ?? 0) < 500) {
+    while ((((await jobRow(dataDir, jobId)).progress.files as number) ?? 0) < 500) {
       assert.ok(Date.now() < deadline, 'the job made no progress');
       await sleep(5);
     }
@@ -479,22 +501,26 @@ describe('kill -9 in the middle of a folder copy', { timeout: 600_000 }, () => {
 
     // Kill while a batch's bytes are placed but its rows are not committed (journal non-empty),
     // the window the start-up sweep exists for; any other moment is fine too.
-    for (const until = Date.now() + 5000; storeCounts(dataDir).journal === 0 && Date.now() < until; ) await sleep(1);
+    for (const until = Date.now() + 5000; (await storeCounts(dataDir)).journal === 0 && Date.now() < until; ) await sleep(1);
     await s.kill('SIGKILL');
-    const journalAtKill = storeCounts(dataDir).journal;
-    const atKill = jobRow(dataDir, jobId);
-    const copiedAtKill = filesIn(dataDir, '/copy/');
+    const journalAtKill = (await storeCounts(dataDir)).journal;
+    const atKill = await jobRow(dataDir, jobId);
+    const copiedAtKill = await filesIn(dataDir, '/copy/');
     assert.equal(atKill.status, 'running', 'killed while the job was running');
     assert.ok((atKill.progress.files as number) < N, `killed mid-job (${String(atKill.progress.files)} of ${N + 2} done)`);
     assert.equal(copiedAtKill.size, atKill.progress.files, 'committed rows match the committed cursor');
 
+    // A shared (PostgreSQL) journal is settled at start only past a grace period (a young entry may
+    // be another node's write in flight); age the killed batch's entries as if that time had passed.
+    // (The embedded journal is settled whatever its age.)
+    await execSql(dataDir, 'update blob_journal set created_at = ?', [new Date(Date.now() - 2 * SHARED_JOURNAL_GRACE_MS).toISOString()]);
     s = await start(env, dataDir);
     const resumedAt = Date.now();
     const done = await waitJob(s, jobId, 120_000);
     assert.deepEqual(done.body, { jobId, type: 'COPY_FOLDER', status: 'Completed' });
     const resumeMs = Date.now() - resumedAt;
 
-    const copied = filesIn(dataDir, '/copy/big/');
+    const copied = await filesIn(dataDir, '/copy/big/');
     assert.equal(copied.size, source.size, 'every file is there');
     for (const [path, src] of source) {
       const dst = copied.get(`/copy${path}`);
@@ -502,17 +528,17 @@ describe('kill -9 in the middle of a folder copy', { timeout: 600_000 }, () => {
       assert.equal(dst.versions, src.versions, `${path}: copied exactly once (versions ${dst.versions} vs ${src.versions})`);
       assert.equal(dst.checksum, src.checksum);
     }
-    const final = jobRow(dataDir, jobId);
+    const final = await jobRow(dataDir, jobId);
     assert.equal(final.status, 'completed');
     assert.equal(final.attempts, 2, 'one attempt killed, one finished');
     assert.equal(final.progress.files, N + 2);
     assert.equal(final.progress.versions, sourceVersions);
 
     // No orphans: every blob on disk is a version's, and each version owns exactly one.
-    assert.equal(storeCounts(dataDir).journal, 0);
-    assert.equal(referencedBlobs(dataDir), blobsBefore + sourceVersions);
-    assert.equal(blobFiles(dataDir).length, blobsBefore + sourceVersions);
-    assert.deepEqual(folderPaths(dataDir, '/copy/big/').length, folderPaths(dataDir, '/big/').length);
+    assert.equal((await storeCounts(dataDir)).journal, 0);
+    assert.equal(await referencedBlobs(dataDir), blobsBefore + sourceVersions);
+    assert.equal((await blobFiles(dataDir)).length, blobsBefore + sourceVersions);
+    assert.deepEqual((await folderPaths(dataDir, '/copy/big/')).length, (await folderPaths(dataDir, '/big/')).length);
     // Spot checks through delivery: the copies serve the source's bytes.
     const sample = [...source.keys()].filter((_, i) => i % 997 === 0 || i === 1);
     for (const p of sample) {
@@ -572,9 +598,9 @@ describe('official SDK: folders and bulk jobs', { timeout: 180_000, skip: specAv
   test('folders.create and folders.delete', async () => {
     const created = await ok(client.folders.create({ folderName: 'made', parentFolderPath: '/sdk/new/' }), '/v1/folder', 'post', 201);
     assert.deepEqual(created, {});
-    assert.deepEqual(folderPaths(s.dataDir, '/sdk/new/'), ['/sdk/new/', '/sdk/new/made/']);
+    assert.deepEqual(await folderPaths(s.dataDir, '/sdk/new/'), ['/sdk/new/', '/sdk/new/made/']);
     await ok(client.folders.delete({ folderPath: '/sdk/new/' }), '/v1/folder', 'delete', 204);
-    assert.deepEqual(folderPaths(s.dataDir, '/sdk/new/'), []);
+    assert.deepEqual(await folderPaths(s.dataDir, '/sdk/new/'), []);
     const body = await fails(client.folders.delete({ folderPath: '/sdk/new/' }), 404, '/v1/folder', 'delete');
     assert.equal(body.reason, 'FOLDER_NOT_FOUND');
     const bad = await fails(client.folders.create({ folderName: '..', parentFolderPath: '/' }), 400, '/v1/folder', 'post');
@@ -589,12 +615,12 @@ describe('official SDK: folders and bulk jobs', { timeout: 180_000, skip: specAv
       200,
     );
     await jobDone(copy.jobId, 'COPY_FOLDER');
-    assert.equal(filesIn(s.dataDir, '/sdk/copy/').get('/sdk/copy/src/a.png')?.versions, 2);
+    assert.equal((await filesIn(s.dataDir, '/sdk/copy/')).get('/sdk/copy/src/a.png')?.versions, 2);
 
     const move = await ok(client.folders.move({ sourceFolderPath: '/sdk/copy/src', destinationPath: '/sdk/moved' }), '/v1/bulkJobs/moveFolder', 'post', 200);
     await jobDone(move.jobId, 'MOVE_FOLDER');
-    assert.equal(filesIn(s.dataDir, '/sdk/copy/').size, 0);
-    assert.equal(filesIn(s.dataDir, '/sdk/moved/src/').size, 2);
+    assert.equal((await filesIn(s.dataDir, '/sdk/copy/')).size, 0);
+    assert.equal((await filesIn(s.dataDir, '/sdk/moved/src/')).size, 2);
 
     const rename = await ok(
       client.folders.rename({ folderPath: '/sdk/moved/src', newFolderName: 'renamed', purgeCache: true }),
@@ -604,7 +630,7 @@ describe('official SDK: folders and bulk jobs', { timeout: 180_000, skip: specAv
     );
     const st = await jobDone(rename.jobId, 'RENAME_FOLDER');
     assert.match(st.purgeRequestId ?? '', /^[0-9a-f]{24}$/);
-    assert.deepEqual([...filesIn(s.dataDir, '/sdk/moved/renamed/').keys()], ['/sdk/moved/renamed/a.png', '/sdk/moved/renamed/in/b.png']);
+    assert.deepEqual([...(await filesIn(s.dataDir, '/sdk/moved/renamed/')).keys()], ['/sdk/moved/renamed/a.png', '/sdk/moved/renamed/in/b.png']);
 
     await fails(client.folders.copy({ sourceFolderPath: '/sdk/none', destinationPath: '/x' }), 404, '/v1/bulkJobs/copyFolder', 'post');
     await fails(client.folders.copy({ sourceFolderPath: '/', destinationPath: '/x' }), 400, '/v1/bulkJobs/copyFolder', 'post');

@@ -168,7 +168,8 @@ describe('generated keys', () => {
   test('printed once on first start, kept in the data dir, reused on restart', async () => {
     const dataDir = tempDir();
     const noKeys = { TESSERA_PRIVATE_KEY: '', TESSERA_PUBLIC_KEY: '' };
-    const first = await startTestServer({ dataDir, env: noKeys });
+    // Embedded only: keys are generated into one node's data dir, which a shared database forbids (config.test covers that refusal).
+    const first = await startTestServer({ dataDir, env: noKeys, backend: 'embedded' });
     const out1 = first.output();
     const priv = /private key:\s*(\S+)/.exec(out1)?.[1];
     const pub = /public key:\s*(\S+)/.exec(out1)?.[1];
@@ -187,7 +188,7 @@ describe('generated keys', () => {
     assert.equal((await api(first, 'GET', `/v1/files/${unknownId}/details`)).status, 401, 'the test default key is not valid here');
     await first.stop({ keepData: true });
 
-    const second = await startTestServer({ dataDir, env: noKeys });
+    const second = await startTestServer({ dataDir, env: noKeys, backend: 'embedded' });
     cleanup.push(() => second.stop());
     const out2 = second.output();
     assert.doesNotMatch(out2, /generated/i);

@@ -7,9 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import ImageKit, { toFile, type APIError } from '@imagekit/nodejs';
+import { blobBytes, blobFiles, removeBlob } from '../support/e2e-helpers.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { SPEC_MISSING_MESSAGE, assertErrorBody, assertMatchesSchema, responseSchemaFor, specAvailable } from '../support/spec.js';
 import { GPS, jpegWithExif, jpegWithIptcAndXmp, mp3, mp4, pngWithAlpha } from '../support/media-fixtures.js';
@@ -212,17 +211,12 @@ describe('file metadata (official SDK)', { skip: specAvailable ? false : SPEC_MI
     const up = await upload(bytes, 'gone.jpg');
     const digest = createHash('sha256').update(bytes).digest('hex');
     let removed = 0;
-    const walk = (dir: string) => {
-      for (const name of readdirSync(dir)) {
-        const p = join(dir, name);
-        if (statSync(p).isDirectory()) walk(p);
-        else if (createHash('sha256').update(readFileSync(p)).digest('hex') === digest) {
-          rmSync(p);
-          removed++;
-        }
+    for (const key of await blobFiles(server.dataDir)) {
+      if (createHash('sha256').update(await blobBytes(server.dataDir, key)).digest('hex') === digest) {
+        await removeBlob(server.dataDir, key);
+        removed++;
       }
-    };
-    walk(join(server.dataDir, 'blobs'));
+    }
     assert.equal(removed, 1);
     assert.deepEqual(await metadataById(up.fileId), up.metadata);
     assert.deepEqual(await metadataByUrl(up.url), up.metadata);

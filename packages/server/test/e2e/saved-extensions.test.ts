@@ -137,11 +137,11 @@ describe('saved extensions', { skip: specAvailable ? false : SPEC_MISSING_MESSAG
     assert.equal(twice.status, 400);
     assert.match(twice.body.message, /requested twice/);
 
-    const before = storeCounts(server.dataDir).files;
+    const before = (await storeCounts(server.dataDir)).files;
     const res = await upload(server, { fileName: 'nope.jpg', extensions: JSON.stringify([{ name: 'saved-extension', id: 'ffffffffffffffffffffffff' }]) }, { bytes, name: 'nope.jpg' });
     assert.equal(res.status, 400, res.text);
     assert.match(res.body.message, /saved extension "ffffffffffffffffffffffff" does not exist/);
-    assert.equal(storeCounts(server.dataDir).files, before);
+    assert.equal((await storeCounts(server.dataDir)).files, before);
     const upd = await api(server, 'PATCH', `/v1/files/${up.fileId}/details`, { tags: ['unchanged?'], extensions: [{ name: 'saved-extension', id: 'ffffffffffffffffffffffff' }] });
     assert.equal(upd.status, 400);
     assert.equal((await client.files.get(up.fileId)).tags, null, 'the update was not applied');

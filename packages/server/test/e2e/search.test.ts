@@ -16,10 +16,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { customFieldStoreFor } from '../../src/adapters/db/custom-field-repo.js';
-import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import type { AssetState, FileRecord } from '../../src/ports/metadata-store.js';
-import { api, assertApiError, makeJpeg, makePng, upload, type Json } from '../support/e2e-helpers.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { api, assertApiError, makeJpeg, makePng, openStoreFor, upload, type Json } from '../support/e2e-helpers.js';
+import { prepareTestBackend, startTestServer, type TestServer } from '../support/server.js';
 import { assertMatchesSchema, responseSchemaFor, specAvailable } from '../support/spec.js';
 
 let srv: TestServer;
@@ -142,7 +141,7 @@ function stateOf(s: Spec): AssetState {
 const ids: Record<string, string> = {};
 
 async function seedStore(dataDir: string): Promise<void> {
-  const store = await openSqliteStore(join(dataDir, 'tessera.db'));
+  const store = await openStoreFor(dataDir);
   const fields = customFieldStoreFor(store);
   const defs: Array<[string, Record<string, unknown>, boolean?]> = [
     ['brand', { type: 'Text' }],
@@ -469,6 +468,7 @@ function queryString(q: Row['q']): string {
 
 before(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-search-'));
+  await prepareTestBackend(dataDir);
   await seedStore(dataDir);
   srv = await startTestServer({ dataDir });
   const uploads: Array<[string, string, Record<string, string>, { bytes: Uint8Array; type: string }]> = [

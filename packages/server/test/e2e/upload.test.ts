@@ -153,7 +153,7 @@ describe('the file field', () => {
   });
 
   test('a URL that answers 404 is a 400 and stores nothing', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const res = await upload(server, { fileName: 'missing.png' }, `${originUrl}/nope.png`);
     assertApiError(res, 400);
     await assertNothingStored(server.dataDir, before);
@@ -235,7 +235,7 @@ describe('tags, coordinates, flags, description, responseFields', () => {
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.body.tags.join('').length, 500);
 
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const long = await upload(server, { fileName: 't501.png', tags: ['a'.repeat(250), 'b'.repeat(251)].join(',') }, { bytes: png });
     assertApiError(long, 400, /tags/);
     const pct = await upload(server, { fileName: 'tpct.png', tags: 'fine,50%off' }, { bytes: png });
@@ -255,7 +255,7 @@ describe('tags, coordinates, flags, description, responseFields', () => {
     const none = await upload(server, { fileName: 'nocc.png', responseFields: 'customCoordinates' }, { bytes: png });
     assert.equal(none.body.customCoordinates, null);
 
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const bad of ['10,5,20', 'a,b,c,d', '10,5,0,15', '-1,5,20,15']) {
       assertApiError(await upload(server, { fileName: 'badcc.png', customCoordinates: bad }, { bytes: png }), 400, /customCoordinates/);
     }
@@ -325,7 +325,7 @@ describe('existing paths: conflicts, versions and the overwrite rules', () => {
   test('overwriteFile=false with useUniqueFileName=false on an existing path → 400, nothing changes', async () => {
     const first = await upload(server, { fileName: 'conflict.png', useUniqueFileName: 'false' }, { bytes: png });
     assert.equal(first.status, 200, first.text);
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const second = await upload(
       server,
       { fileName: 'conflict.png', useUniqueFileName: 'false', overwriteFile: 'false' },
@@ -374,7 +374,7 @@ describe('existing paths: conflicts, versions and the overwrite rules', () => {
     assert.equal(v1.status, 200, v1.text);
     const fileId = v1.body.fileId as string;
     // Nothing in this issue produces AITags (extensions run later), so seed them in the store.
-    seedAITags(server.dataDir, fileId, [{ name: 'Rectangle', confidence: 91.5, source: 'google-auto-tagging' }]);
+    await seedAITags(server.dataDir, fileId, [{ name: 'Rectangle', confidence: 91.5, source: 'google-auto-tagging' }]);
     assert.equal((await getDetails(server, fileId)).body.AITags[0].name, 'Rectangle');
 
     // Flags false: what the request does not carry is kept.
@@ -427,7 +427,7 @@ describe('existing paths: conflicts, versions and the overwrite rules', () => {
       assert.equal(r.body.versionInfo.name, `Version ${i}`);
       fileId = r.body.fileId;
     }
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await upload(server, { fileName: name, useUniqueFileName: 'false' }, { bytes: png });
     assertApiError(r, 400, /100 versions/);
     await assertNothingStored(server.dataDir, before);
@@ -450,7 +450,7 @@ describe('checks', () => {
   });
 
   test('a failing check is a 400 and stores nothing', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const checks of ['"file.size" > "1mb"', '"file.size" < "100b"', '"file.mime" = "image/jpeg"', '"mediaMetadata.height" > 30']) {
       const r = await upload(server, { fileName: 'failing.png', checks }, { bytes: png, type: 'image/jpeg' });
       assertApiError(r, 400, "Your request failed 'checks' validation.");
@@ -459,7 +459,7 @@ describe('checks', () => {
   });
 
   test('checks with bad syntax are a 400', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     for (const checks of ['"file.size" <', 'file.size < 1mb', '"file.size" < 1mb', '"no.such.field" = "x"', '("file.size" < "1mb"']) {
       const r = await upload(server, { fileName: 'syntax.png', checks }, { bytes: png });
       assertApiError(r, 400, /^Your request contains invalid syntax for the checks parameter\./);
@@ -477,7 +477,8 @@ describe('extensions, webhookUrl, transformation: accepted and validated', () =>
         extensions: JSON.stringify([{ name: 'google-auto-tagging', minConfidence: 80, maxTags: 5 }, { name: 'remove-bg' }]),
         // Extensions now run and report to webhookUrl: a loopback address keeps the test off the network.
         webhookUrl: 'http://127.0.0.1:9/hooks/imagekit',
-        transformation: JSON.stringify({ pre: 'w-20,h-20', post: [{ type: 'thumbnail', value: 'w-10' }] }),
+        // Video post types (thumbnail, gif-to-video, abs) are refused: see upload-transforms.test.ts.
+        transformation: JSON.stringify({ pre: 'w-20,h-20', post: [{ type: 'transformation', value: 'w-10' }] }),
       },
       { bytes: png },
     );
@@ -487,7 +488,7 @@ describe('extensions, webhookUrl, transformation: accepted and validated', () =>
   });
 
   test('bad JSON, wrong shapes and bad URLs are 400', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const cases: Array<[Record<string, string>, RegExp]> = [
       [{ extensions: '[{"name":' }, /extensions/],
       [{ extensions: '{"name":"remove-bg"}' }, /extensions/],
@@ -509,7 +510,7 @@ describe('extensions, webhookUrl, transformation: accepted and validated', () =>
   });
 
   test('a pre-transformation on a non-image file is refused', async () => {
-    const before = snapshot(server.dataDir);
+    const before = await snapshot(server.dataDir);
     const r = await upload(
       server,
       { fileName: 'notes.txt', transformation: '{"pre":"w-100"}' },
@@ -598,7 +599,7 @@ describe('the size limit', () => {
   });
 
   test('over the limit → 413, and nothing is stored (no row, no blob, no temp file)', async () => {
-    const before = snapshot(small.dataDir);
+    const before = await snapshot(small.dataDir);
     const attempts = [
       ['binary', () => upload(small, { fileName: 'over.bin' }, { bytes: randomBytes(LIMIT + 1) })],
       ['binary, 4x', () => upload(small, { fileName: 'over4.bin' }, { bytes: randomBytes(LIMIT * 4) })],
@@ -611,7 +612,7 @@ describe('the size limit', () => {
       await assertNothingStored(small.dataDir, before, `after the ${what} attempt`);
     }
     assert.deepEqual(tmpFiles(small.dataDir), []);
-    assert.equal(blobFiles(small.dataDir).length, 1, 'only the at-limit upload has bytes');
+    assert.equal((await blobFiles(small.dataDir)).length, 1, 'only the at-limit upload has bytes');
     const list = await api(small, 'GET', '/v1/files?type=all');
     assert.equal(list.status, 200, list.text);
     const names = (list.body as unknown as Array<{ name: string }>).map((x) => x.name);

@@ -4,13 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
   api,
   assertApiError,
   assertServes,
+  blobBytes,
   blobFiles,
   readResponse,
   sha256,
@@ -32,8 +31,9 @@ function jpeg(width: number, height: number, r: number): Promise<Buffer> {
 }
 
 /** sha256 of every blob on disk. */
-function blobHashes(): Set<string> {
-  return new Set(blobFiles(srv.dataDir).map((f) => sha256(readFileSync(join(srv.dataDir, 'blobs', f)))));
+async function blobHashes(): Promise<Set<string>> {
+  const keys = await blobFiles(srv.dataDir);
+  return new Set(await Promise.all(keys.map(async (k) => sha256(await blobBytes(srv.dataDir, k)))));
 }
 
 async function listVersions(fileId: string): Promise<Json[]> {
@@ -151,7 +151,7 @@ describe('file versions', () => {
     const v2 = ups[1].versionInfo.id;
     const list = await listVersions(fileId);
     const v2url = byName(list, 2).url;
-    assert.ok(blobHashes().has(sha256(bytes[1]!)));
+    assert.ok((await blobHashes()).has(sha256(bytes[1]!)));
 
     const r = await api(srv, 'DELETE', `/v1/files/${fileId}/versions/${v2}`);
     assert.equal(r.status, 204, r.text);
@@ -161,7 +161,7 @@ describe('file versions', () => {
     assert.deepEqual(after.map((v) => v.versionInfo.name).sort(), ['Version 1', 'Version 3']);
     assertApiError(await api(srv, 'GET', `/v1/files/${fileId}/versions/${v2}`), 404);
     assertApiError(await readResponse(await fetch(v2url)), 404);
-    const hashes = blobHashes();
+    const hashes = await blobHashes();
     assert.ok(!hashes.has(sha256(bytes[1]!)), 'the deleted version\'s bytes are still on disk');
     assert.ok(hashes.has(sha256(bytes[0]!)) && hashes.has(sha256(bytes[2]!)), 'other versions\' bytes must stay');
     // Deleting it again: the version no longer exists.

@@ -18,7 +18,7 @@ type Json = Record<string, any>;
 /** `select *` from webhook_deliveries: the store's own row type. */
 type DeliveryRow = WebhookDeliveriesTable;
 
-function deliveries(dataDir: string, where = '1 = 1', params: unknown[] = []): DeliveryRow[] {
+function deliveries(dataDir: string, where = '1 = 1', params: unknown[] = []): Promise<DeliveryRow[]> {
   return queryDb<DeliveryRow>(dataDir, `select * from webhook_deliveries where ${where} order by created_at, attempt`, ...params);
 }
 
@@ -39,7 +39,8 @@ describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () 
   before(async () => {
     stubs = await startProviderStubs();
     account = await webhookReceiver();
-    server = await startTestServer({ env: { ...stubs.env, TESSERA_WEBHOOK_URL: `${account.origin}/account-hook` } });
+    // Retries 2 s apart, doubling (ImageKit's 24 h schedule starts at 1 min; see webhook-retries.test.ts).
+    server = await startTestServer({ env: { ...stubs.env, TESSERA_WEBHOOK_URL: `${account.origin}/account-hook`, TESSERA_WEBHOOK_RETRY_FIRST_MS: '2000' } });
     client = new ImageKit({ privateKey: server.privateKey, baseURL: server.baseUrl, maxRetries: 0 });
   });
 
@@ -127,7 +128,7 @@ describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () 
         assert.equal(event.status, 'SUCCESS');
         assert.equal(event.fileObject.fileId, up.fileId);
       }
-      const log = deliveries(server.dataDir, 'url = ?', [`${flaky.origin}/status`]);
+      const log = await deliveries(server.dataDir, 'url = ?', [`${flaky.origin}/status`]);
       assert.deepEqual(
         log.map((d) => [d.attempt, d.status_code, d.event_type]),
         [
@@ -144,7 +145,7 @@ describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () 
   });
 
   test('the delivery log holds the account events too', async () => {
-    const log = deliveries(server.dataDir, 'url = ?', [`${account.origin}/account-hook`]);
+    const log = await deliveries(server.dataDir, 'url = ?', [`${account.origin}/account-hook`]);
     assert.ok(log.length >= 5);
     for (const d of log) {
       assert.equal(d.status_code, 200);
@@ -176,9 +177,9 @@ describe('webhooks follow the outbound address rules of URL uploads', () => {
       { bytes: await subjectOnPlainBackground(32), name: 'private.jpg' },
     );
     assert.equal(res.status, 200, res.text);
-    await waitFor(() => deliveries(server.dataDir).length >= 2, 45_000, 'two logged attempts');
+    await waitFor(async () => (await deliveries(server.dataDir)).length >= 2, 45_000, 'two logged attempts');
     await new Promise((r) => setTimeout(r, 1500));
-    const log = deliveries(server.dataDir);
+    const log = await deliveries(server.dataDir);
     assert.equal(log.length, 2, `one attempt each, no retries: ${JSON.stringify(log)}`);
     for (const d of log) {
       assert.equal(d.status_code, null);
@@ -186,7 +187,7 @@ describe('webhooks follow the outbound address rules of URL uploads', () => {
     }
     assert.deepEqual(log.map((d) => d.event_type).sort(), ['extension.status', 'file.created']);
     assert.equal(receiver.received.length, 0);
-    const states = queryDb<{ status: string }>(server.dataDir, `select status from jobs where type = 'WEBHOOK_DELIVERY'`);
+    const states = await queryDb<{ status: string }>(server.dataDir, `select status from jobs where type = 'WEBHOOK_DELIVERY'`);
     assert.deepEqual(states.map((s) => s.status), ['failed', 'failed']);
     assert.equal((await api(server, 'GET', `/v1/files/${res.body.fileId}/details`)).status, 200);
   });

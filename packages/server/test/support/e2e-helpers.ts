@@ -5,10 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import sharp from 'sharp';
+import { LocalBlobStore } from '../../src/adapters/blob/local/index.js';
+import type { KyselyMetadataStore } from '../../src/adapters/db/kysely-store.js';
+import type { BlobStore } from '../../src/ports/blob-store.js';
+import { openPostgresStore } from '../../src/adapters/db/postgres/index.js';
+import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
+import { deleteBucketObject, listBucket, readBucketObject, recordedBackend, withPg } from './scaleout.js';
 import type { TestServer } from './server.js';
 
 export type Json = Record<string, any>;
@@ -222,7 +228,24 @@ export function filesUnder(dir: string): string[] {
   return out.sort();
 }
 
-export const blobFiles = (dataDir: string) => filesUnder(join(dataDir, 'blobs'));
+/** Every stored blob of a server: files under <data dir>/blobs, or keys in its S3 bucket. */
+export async function blobFiles(dataDir: string): Promise<string[]> {
+  const s3 = recordedBackend(dataDir)?.s3;
+  return s3 ? listBucket(s3) : filesUnder(join(dataDir, 'blobs'));
+}
+/** The bytes of one stored blob (a key as blobFiles lists it). */
+export async function blobBytes(dataDir: string, key: string): Promise<Buffer> {
+  const s3 = recordedBackend(dataDir)?.s3;
+  return s3 ? readBucketObject(s3, key) : readFileSync(join(dataDir, 'blobs', key));
+}
+
+/** Removes one stored blob behind the server's back (a test of missing bytes). */
+export async function removeBlob(dataDir: string, key: string): Promise<void> {
+  const s3 = recordedBackend(dataDir)?.s3;
+  if (s3) await deleteBucketObject(s3, key);
+  else rmSync(join(dataDir, 'blobs', key));
+}
+
 export const tmpFiles = (dataDir: string) => filesUnder(join(dataDir, 'tmp'));
 
 export interface StoreCounts {
@@ -232,19 +255,29 @@ export interface StoreCounts {
   journal: number;
 }
 
-/** Row counts read straight from the SQLite file (read-only, alongside the running server). */
-export function storeCounts(dataDir: string): StoreCounts {
-  const db = new BetterSqlite3(join(dataDir, 'tessera.db'), { readonly: true, fileMustExist: true });
-  try {
-    const n = (t: string) => (db.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n;
-    return { files: n('files'), versions: n('file_versions'), folders: n('folders'), journal: n('blob_journal') };
-  } finally {
-    db.close();
-  }
+/** Row counts read straight from the store, beside the running server. */
+export async function storeCounts(dataDir: string): Promise<StoreCounts> {
+  const n = async (t: string) => (await queryDb<{ n: number }>(dataDir, `select count(*) as n from ${t}`))[0]!.n;
+  return { files: await n('files'), versions: await n('file_versions'), folders: await n('folders'), journal: await n('blob_journal') };
 }
 
-/** Runs SQL against the store (for seeding state the API cannot create yet, e.g. AITags). */
-export function execSql(dataDir: string, sql: string, params: unknown[] = []): void {
+/** `?` placeholders as PostgreSQL's `$1, $2 …` (the tests' SQL has no `?` inside literals). */
+const pgPlaceholders = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+
+/**
+ * Runs SQL against the store (for seeding state the API cannot create yet, e.g. AITags): the
+ * SQLite file in the data dir, or the server's PostgreSQL database in scale-out mode. Write SQL
+ * both dialects speak, with `?` placeholders.
+ */
+export async function execSql(dataDir: string, sql: string, params: unknown[] = []): Promise<void> {
+  const pgBackend = recordedBackend(dataDir);
+  if (pgBackend) {
+    await withPg(pgBackend.databaseUrl, (c) => c.query(pgPlaceholders(sql), params));
+    return;
+  }
   const db = new BetterSqlite3(join(dataDir, 'tessera.db'));
   try {
     db.pragma('busy_timeout = 5000');
@@ -254,8 +287,14 @@ export function execSql(dataDir: string, sql: string, params: unknown[] = []): v
   }
 }
 
-/** Rows of a read-only query against the store, beside the running server. */
-export function queryDb<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
+/**
+ * Rows of a read-only query against the store, beside the running server (SQLite or, in
+ * scale-out mode, PostgreSQL; int8 counts come back as numbers on both). JSON columns that are
+ * jsonb on PostgreSQL come back parsed there: read them with `jsonValue`.
+ */
+export async function queryDb<T>(dataDir: string, sql: string, ...params: unknown[]): Promise<T[]> {
+  const pgBackend = recordedBackend(dataDir);
+  if (pgBackend) return withPg(pgBackend.databaseUrl, async (c) => (await c.query(pgPlaceholders(sql), params)).rows as T[]);
   const db = new BetterSqlite3(join(dataDir, 'tessera.db'), { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
@@ -265,6 +304,33 @@ export function queryDb<T>(dataDir: string, sql: string, ...params: unknown[]): 
   }
 }
 
+/** A JSON column as read by queryDb: text on SQLite, already parsed (jsonb) on PostgreSQL. */
+export function jsonValue<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+
+/** The server's blob store opened beside it: <data dir>/blobs, or its bucket in scale-out mode. */
+export async function openBlobsFor(dataDir: string): Promise<BlobStore> {
+  const s3 = recordedBackend(dataDir)?.s3;
+  if (s3) {
+    const { S3BlobStore } = await import('../../src/adapters/blob/s3/index.js');
+    return S3BlobStore.open({ kind: 's3', ...s3, forcePathStyle: true, prefix: '' });
+  }
+  const local = new LocalBlobStore(join(dataDir, 'blobs'));
+  await local.init();
+  return local;
+}
+
+/**
+ * The server's metadata store opened beside it (for seeding many rows fast, or a crash
+ * scenario): SQLite in the data dir, or its PostgreSQL database in scale-out mode.
+ */
+export async function openStoreFor(dataDir: string): Promise<KyselyMetadataStore> {
+  const pgBackend = recordedBackend(dataDir);
+  if (pgBackend) return openPostgresStore({ url: pgBackend.databaseUrl, poolMax: 4 });
+  return openSqliteStore(join(dataDir, 'tessera.db'));
+}
+
 export interface AITag {
   name: string;
   confidence: number;
@@ -272,10 +338,10 @@ export interface AITag {
 }
 
 /** Seeds AITags on a file and its current version (the API cannot set them; extensions do). */
-export function seedAITags(dataDir: string, fileId: string, tags: AITag[]): void {
+export async function seedAITags(dataDir: string, fileId: string, tags: AITag[]): Promise<void> {
   const json = JSON.stringify(tags);
-  execSql(dataDir, 'update files set ai_tags = ? where id = ?', [json, fileId]);
-  execSql(dataDir, 'update file_versions set ai_tags = ? where id = (select current_version_id from files where id = ?)', [json, fileId]);
+  await execSql(dataDir, 'update files set ai_tags = ? where id = ?', [json, fileId]);
+  await execSql(dataDir, 'update file_versions set ai_tags = ? where id = (select current_version_id from files where id = ?)', [json, fileId]);
 }
 
 export interface Snapshot {
@@ -284,8 +350,8 @@ export interface Snapshot {
   tmp: string[];
 }
 
-export function snapshot(dataDir: string): Snapshot {
-  return { counts: storeCounts(dataDir), blobs: blobFiles(dataDir), tmp: tmpFiles(dataDir) };
+export async function snapshot(dataDir: string): Promise<Snapshot> {
+  return { counts: await storeCounts(dataDir), blobs: await blobFiles(dataDir), tmp: tmpFiles(dataDir) };
 }
 
 /**
@@ -293,10 +359,10 @@ export function snapshot(dataDir: string): Snapshot {
  * The spool file of a refused upload is removed when the response is sent, so allow a moment.
  */
 export async function assertNothingStored(dataDir: string, before: Snapshot, what = ''): Promise<void> {
-  let now = snapshot(dataDir);
+  let now = await snapshot(dataDir);
   for (let i = 0; i < 40 && (now.tmp.length > 0 || now.blobs.length !== before.blobs.length); i++) {
     await new Promise((r) => setTimeout(r, 25));
-    now = snapshot(dataDir);
+    now = await snapshot(dataDir);
   }
   assert.deepEqual(now.counts, before.counts, `rows changed ${what}`);
   assert.deepEqual(now.blobs, before.blobs, `blobs changed ${what}`);

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backendFromEnv, createScaleOutBackend, recordBackend, recordedBackend, testBackend, type ScaleOutBackend, type TestBackend } from './scaleout.js';
 
 export interface TestServer {
   /** e.g. http://127.0.0.1:40123 — the API base (upload and management share it). */
@@ -29,8 +30,13 @@ export interface TestServer {
 }
 
 export interface StartOptions {
-  /** Extra TESSERA_* environment variables. */
+  /**
+   * Extra TESSERA_* environment variables. With a scale-out backend's `env` (createScaleOutBackend)
+   * the server joins that database and bucket instead of getting its own.
+   */
   env?: Record<string, string>;
+  /** Default: TESSERA_TEST_BACKEND (embedded unless it says scaleout). */
+  backend?: TestBackend;
   /** Reuse a data dir (e.g. to restart after a crash). Default: a fresh temp dir. */
   dataDir?: string;
   privateKey?: string;
@@ -38,6 +44,11 @@ export interface StartOptions {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
+
+export { createScaleOutBackend, testBackend, type ScaleOutBackend, type TestBackend } from './scaleout.js';
+
+/** A webhook secret for scale-out servers (every node must be given the same one). */
+const SCALEOUT_WEBHOOK_SECRET = 'whsec_dGVzc2VyYS1zY2FsZW91dC10ZXN0cw==';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -52,11 +63,40 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Settles which backend a data dir's server runs on, before it starts (a test that seeds the
+ * store before the first start calls this itself). Scale-out: the database and bucket the data
+ * dir already uses (a restart), the ones the caller passed in env (several nodes on one library),
+ * or fresh ones — then `own` is set and belongs to the caller.
+ */
+export async function prepareTestBackend(
+  dataDir: string,
+  opts: Pick<StartOptions, 'env' | 'backend'> = {},
+): Promise<{ env: Record<string, string>; own?: ScaleOutBackend }> {
+  const given = opts.env ? backendFromEnv(opts.env) : undefined;
+  const recorded = recordedBackend(dataDir);
+  if ((opts.backend ?? testBackend()) !== 'scaleout' && !given && !recorded) return { env: {} };
+  let env: Record<string, string>;
+  let own: ScaleOutBackend | undefined;
+  const rec = recorded ?? given;
+  if (rec) {
+    env = rec.env;
+    recordBackend(dataDir, rec);
+  } else {
+    own = await createScaleOutBackend();
+    env = own.env;
+    recordBackend(dataDir, own);
+  }
+  if (!opts.env?.TESSERA_WEBHOOK_SECRET) env = { ...env, TESSERA_WEBHOOK_SECRET: SCALEOUT_WEBHOOK_SECRET };
+  return own ? { env, own } : { env };
+}
+
 export async function startTestServer(opts: StartOptions = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const privateKey = opts.privateKey ?? 'private_test_key_0123456789';
   const publicKey = opts.publicKey ?? 'public_test_key_0123456789';
   const imagekitId = opts.env?.TESSERA_IMAGEKIT_ID ?? 'demo';
+  const { env: backendEnv, own: ownBackend } = await prepareTestBackend(dataDir, opts);
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     const baseUrl = `http://127.0.0.1:${port}`;
@@ -70,6 +110,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
       TESSERA_PUBLIC_KEY: publicKey,
       TESSERA_IMAGEKIT_ID: imagekitId,
       TESSERA_LOG_LEVEL: process.env.TESSERA_LOG_LEVEL ?? 'warn',
+      ...backendEnv,
       ...opts.env,
     };
     const child = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -81,6 +122,7 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
     if (!ready) {
       if (attempt < 3 && /EADDRINUSE/.test(out)) continue;
       child.kill('SIGKILL');
+      await ownBackend?.dispose();
       throw new Error(`tessera did not start:\n${out}`);
     }
     const waitExit = async (signal: NodeJS.Signals) => {
@@ -99,7 +141,11 @@ export async function startTestServer(opts: StartOptions = {}): Promise<TestServ
       output: () => out,
       async stop(o = {}) {
         await waitExit('SIGTERM');
-        if (!o.keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+        if (!o.keepData && !opts.dataDir) {
+          rmSync(dataDir, { recursive: true, force: true });
+          // Its database and bucket go with the data dir; otherwise they are dropped when the test process ends.
+          await ownBackend?.dispose();
+        }
       },
       kill: waitExit,
     };

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type {
   CustomFieldRecord,
   CustomFieldRepo,
@@ -108,11 +108,14 @@ class KyselyCustomFieldRepo implements CustomFieldRepo {
     const rows = await this.db.selectFrom('files').select(['id', 'custom_metadata']).where('id', 'in', ids).orderBy('id').execute();
     const values: StoredFieldValue[] = [];
     for (const r of rows) {
-      let cm: unknown;
-      try {
-        cm = JSON.parse(r.custom_metadata);
-      } catch {
-        continue;
+      // Text on SQLite; jsonb on PostgreSQL, which pg hands back parsed.
+      let cm: unknown = r.custom_metadata;
+      if (typeof cm === 'string') {
+        try {
+          cm = JSON.parse(cm);
+        } catch {
+          continue;
+        }
       }
       if (cm !== null && typeof cm === 'object' && Object.hasOwn(cm, name)) {
         values.push({ fileId: r.id, value: (cm as Record<string, unknown>)[name] });
@@ -122,18 +125,34 @@ class KyselyCustomFieldRepo implements CustomFieldRepo {
   }
 }
 
+/** pg_advisory_xact_lock key that serialises custom field writes across connections and nodes. */
+const FIELD_WRITE_LOCK_KEY = 0x7e55cf1;
+
 export class KyselyCustomFieldStore extends KyselyCustomFieldRepo implements CustomFieldStore {
-  constructor(db: Kysely<Database>) {
+  constructor(
+    db: Kysely<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {
     super(db);
   }
 
+  /**
+   * The service checks (a live label is unique) and writes inside this transaction. SQLite's one
+   * connection serialises such transactions; on PostgreSQL (READ COMMITTED, several connections
+   * and nodes) an advisory lock does, so two racing creates cannot both pass the check.
+   */
   transaction<T>(fn: (tx: CustomFieldRepo) => Promise<T>): Promise<T> {
-    return (this.db as Kysely<Database>).transaction().execute((trx) => fn(new KyselyCustomFieldRepo(trx)));
+    return (this.db as Kysely<Database>).transaction().execute(async (trx) => {
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${FIELD_WRITE_LOCK_KEY}::bigint)`.execute(trx);
+      return fn(new KyselyCustomFieldRepo(trx));
+    });
   }
 }
 
 /** The custom field store on the same database as a Kysely-backed metadata store. */
 export function customFieldStoreFor(store: MetadataStore): CustomFieldStore {
-  if (store instanceof KyselyMetadataStore) return new KyselyCustomFieldStore(store.kysely);
+  if (store instanceof KyselyMetadataStore) {
+    return new KyselyCustomFieldStore(store.kysely, store.capabilities.dialect === 'postgres' ? 'postgres' : 'sqlite');
+  }
   throw new Error('custom metadata fields need a Kysely-backed metadata store');
 }

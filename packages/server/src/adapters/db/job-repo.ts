@@ -37,7 +37,10 @@ export function jobFromRow(r: JobsTable): JobRecord {
 const changed = (res: { numUpdatedRows: bigint }) => res.numUpdatedRows > 0n;
 
 export class JobRepo {
-  constructor(private readonly db: Kysely<Database> | Transaction<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database> | Transaction<Database>,
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
+  ) {}
 
   async insert(job: JobRecord): Promise<void> {
     await this.db
@@ -76,6 +79,36 @@ export class JobRepo {
    */
   async claimNext(workerId: string, now: string, leaseUntil: string, types: readonly string[]): Promise<JobRecord | undefined> {
     if (types.length === 0) return undefined;
+    if (this.dialect === 'postgres') {
+      // One statement: the candidate row is locked as it is picked, and rows other workers are
+      // claiming right now are skipped instead of waited for.
+      const row = await this.db
+        .updateTable('jobs')
+        .set((eb) => ({
+          status: 'running',
+          locked_by: workerId,
+          locked_until: leaseUntil,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('jobs')
+            .select('id')
+            .where('status', 'in', ACTIVE)
+            .where('run_after', '<=', now)
+            .where('type', 'in', [...types])
+            .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<=', now)]))
+            .orderBy('run_after')
+            .orderBy('created_at')
+            .limit(1)
+            .forUpdate()
+            .skipLocked(),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      return row && jobFromRow(row);
+    }
     const candidates = await this.db
       .selectFrom('jobs')
       .select('id')

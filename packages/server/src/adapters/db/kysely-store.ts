@@ -10,6 +10,7 @@ import type {
   VersionPatch,
   VersionRecord,
 } from '../../ports/metadata-store.js';
+import { wordsText } from '../../search/index.js';
 import { StaticMigrationProvider, pingDb } from './migrations.js';
 import type { AssetColumns, Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
 
@@ -19,8 +20,26 @@ import type { AssetColumns, Database, FileVersionsTable, FilesTable, FoldersTabl
  */
 
 const json = (v: unknown): string => JSON.stringify(v);
-function parseJson<T>(s: string | null, fallback: T): T {
+
+/**
+ * PostgreSQL's text and jsonb cannot hold U+0000, which EXIF strings sometimes carry. On
+ * PostgreSQL the searchable JSON columns (jsonb) and side-table values lose it; the `metadata`
+ * column is `json` there (exact text, \u0000 allowed), so the Metadata API answers byte for byte.
+ */
+const JSON_NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
+const JSONB_COLUMNS = ['tags', 'ai_tags', 'custom_metadata', 'embedded_metadata'] as const;
+function forPostgres<T extends Partial<AssetColumns>>(c: T): T {
+  for (const k of JSONB_COLUMNS) {
+    const v = c[k];
+    if (typeof v === 'string' && v.includes('\\u0000')) (c as Partial<AssetColumns>)[k] = v.replace(JSON_NUL_ESCAPE, '$1');
+  }
+  return c;
+}
+const withoutNul = (s: string | null): string | null => (s !== null && s.includes('\u0000') ? s.replace(/\u0000/g, '') : s);
+/** JSON columns: text on SQLite, jsonb on PostgreSQL (which pg hands back already parsed). */
+function parseJson<T>(s: string | null | object, fallback: T): T {
   if (s === null) return fallback;
+  if (typeof s !== 'string') return s as T;
   try {
     return JSON.parse(s) as T;
   } catch {
@@ -158,9 +177,15 @@ export function searchRows(fileId: string, f: FileRecord) {
 }
 
 class KyselyRepo implements MetadataRepo {
+  /**
+   * @param lockFiles PostgreSQL, in a READ COMMITTED transaction: file rows read by id or path
+   *   are locked (FOR UPDATE) until it ends, so a read-modify-write of a file (a job step adding
+   *   AITags) waits for a concurrent one instead of overwriting it.
+   */
   constructor(
     private readonly db: Kysely<Database> | Transaction<Database>,
     private readonly dialect: StoreCapabilities['dialect'],
+    private readonly lockFiles = false,
   ) {}
 
   /**
@@ -172,7 +197,9 @@ class KyselyRepo implements MetadataRepo {
     await this.db.deleteFrom('file_field_values').where('file_id', '=', fileId).execute();
     await this.deleteFullText(fileId);
     if (!f) return;
-    const { tags: tagRows, values, doc } = searchRows(fileId, f);
+    const { tags: tagRows, values: rawValues, doc } = searchRows(fileId, f);
+    const values =
+      this.dialect === 'postgres' ? rawValues.map((v) => ({ ...v, value_text: withoutNul(v.value_text), value_lower: withoutNul(v.value_lower) })) : rawValues;
     if (tagRows.length > 0) await this.db.insertInto('file_tags').values(tagRows).execute();
     for (let i = 0; i < values.length; i += 200) {
       await this.db.insertInto('file_field_values').values(values.slice(i, i + 200)).execute();
@@ -181,9 +208,18 @@ class KyselyRepo implements MetadataRepo {
       const ins = await this.db.insertInto('files_fts').values(doc).executeTakeFirst();
       await this.db.insertInto('files_fts_map').values({ file_id: fileId, fts_rowid: Number(ins.insertId) }).execute();
     } else {
+      // Stored in the analyser's word form (accents folded, lower case, letters and digits), so
+      // the 'simple' configuration finds the words searchQuery finds — not, say, 'photo.jpg' as
+      // one file-name token.
+      const name = wordsText(doc.name);
+      const tags = wordsText(doc.tags);
+      const description = wordsText(doc.description);
+      const custom = wordsText(doc.custom);
+      // Each column has its own weight, so relevance can count the columns a query names (asset-search.ts).
       await sql`insert into files_fts (file_id, name, tags, description, custom, document)
-        values (${doc.file_id}, ${doc.name}, ${doc.tags}, ${doc.description}, ${doc.custom},
-          to_tsvector('simple', ${doc.name} || ' ' || ${doc.tags} || ' ' || ${doc.description} || ' ' || ${doc.custom}))`.execute(this.db);
+        values (${doc.file_id}, ${name}, ${tags}, ${description}, ${custom},
+          setweight(to_tsvector('simple', ${name}::text), 'A') || setweight(to_tsvector('simple', ${tags}::text), 'B')
+            || setweight(to_tsvector('simple', ${description}::text), 'C') || setweight(to_tsvector('simple', ${custom}::text), 'D'))`.execute(this.db);
     }
   }
 
@@ -203,12 +239,14 @@ class KyselyRepo implements MetadataRepo {
   }
 
   async getFile(id: string) {
-    const r = await this.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst();
+    const q = this.db.selectFrom('files').selectAll().where('id', '=', id);
+    const r = await (this.lockFiles ? q.forUpdate() : q).executeTakeFirst();
     return r && fileFromRow(r);
   }
 
   async getFileByPath(filePath: string) {
-    const r = await this.db.selectFrom('files').selectAll().where('file_path', '=', filePath).executeTakeFirst();
+    const q = this.db.selectFrom('files').selectAll().where('file_path', '=', filePath);
+    const r = await (this.lockFiles ? q.forUpdate() : q).executeTakeFirst();
     return r && fileFromRow(r);
   }
 
@@ -218,16 +256,21 @@ class KyselyRepo implements MetadataRepo {
     return rows.map(fileFromRow);
   }
 
+  /** The columns of a write, as this dialect can store them. */
+  private columns<T extends Partial<AssetColumns>>(c: T): T {
+    return this.dialect === 'postgres' ? forPostgres(c) : c;
+  }
+
   async insertFile(rec: FileRecord) {
     await this.db
       .insertInto('files')
-      .values({ ...(toColumns(rec) as AssetColumns), id: rec.id, current_version_id: rec.currentVersionId })
+      .values({ ...this.columns(toColumns(rec) as AssetColumns), id: rec.id, current_version_id: rec.currentVersionId })
       .execute();
     await this.reindex(rec, rec.id);
   }
 
   async updateFile(id: string, patch: FilePatch) {
-    const values: Partial<FilesTable> = toColumns(patch);
+    const values: Partial<FilesTable> = this.columns(toColumns(patch));
     if (patch.currentVersionId !== undefined) values.current_version_id = patch.currentVersionId;
     if (Object.keys(values).length === 0) return;
     await this.db.updateTable('files').set(values).where('id', '=', id).execute();
@@ -264,7 +307,7 @@ class KyselyRepo implements MetadataRepo {
   async insertVersion(rec: VersionRecord) {
     await this.db
       .insertInto('file_versions')
-      .values({ ...(toColumns(rec) as AssetColumns), id: rec.id, file_id: rec.fileId })
+      .values({ ...this.columns(toColumns(rec) as AssetColumns), id: rec.id, file_id: rec.fileId })
       .execute();
     const counter = await this.db
       .selectFrom('version_counters')
@@ -283,13 +326,13 @@ class KyselyRepo implements MetadataRepo {
   }
 
   async updateVersion(id: string, patch: VersionPatch) {
-    const values = toColumns(patch);
+    const values = this.columns(toColumns(patch));
     if (Object.keys(values).length === 0) return;
     await this.db.updateTable('file_versions').set(values).where('id', '=', id).execute();
   }
 
   async updateVersionsOfFile(fileId: string, patch: VersionPatch) {
-    const values = toColumns(patch);
+    const values = this.columns(toColumns(patch));
     if (Object.keys(values).length === 0) return;
     await this.db.updateTable('file_versions').set(values).where('file_id', '=', fileId).execute();
   }
@@ -424,8 +467,10 @@ class KyselyRepo implements MetadataRepo {
     await this.db.deleteFrom('blob_journal').where('blob_key', 'in', [...keys]).execute();
   }
 
-  async journaledBlobs(limit: number) {
-    const rows = await this.db.selectFrom('blob_journal').select('blob_key').orderBy('blob_key').limit(limit).execute();
+  async journaledBlobs(limit: number, createdBefore?: string) {
+    let q = this.db.selectFrom('blob_journal').select('blob_key');
+    if (createdBefore !== undefined) q = q.where('created_at', '<', createdBefore);
+    const rows = await q.orderBy('blob_key').limit(limit).execute();
     return rows.map((r) => r.blob_key);
   }
 
@@ -433,6 +478,15 @@ class KyselyRepo implements MetadataRepo {
     const r = await this.db.selectFrom('file_versions').select('id').where('blob_key', '=', key).limit(1).executeTakeFirst();
     return r !== undefined;
   }
+}
+
+/** How often a PostgreSQL transaction is tried before a serialization failure is given up to the caller. */
+const SERIALIZABLE_ATTEMPTS = 20;
+
+/** PostgreSQL's serialization_failure and deadlock_detected: the transaction may simply be run again. */
+function isSerializationFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
 }
 
 export class KyselyMetadataStore implements MetadataStore {
@@ -450,26 +504,54 @@ export class KyselyMetadataStore implements MetadataStore {
     return this.db;
   }
 
-  /** Brings the schema up to date; fails loudly on a migration error. */
-  async migrate(): Promise<void> {
+  /** Brings the schema up to date and names the migrations it applied; fails loudly on a migration error. */
+  async migrate(): Promise<string[]> {
     const migrator = new Migrator({ db: this.db, provider: new StaticMigrationProvider(this.capabilities.dialect) });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
       throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${String(error ?? 'unknown error')}`);
     }
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
 
+  /**
+   * SQLite runs one write transaction at a time, so every transaction sees the library as if alone
+   * (read a path, then insert it; read the highest version, then add the next). On PostgreSQL the
+   * same guarantee is SERIALIZABLE isolation: a transaction that would break it fails with a
+   * serialization failure and is run again from the start. `fn` only touches the database (blob
+   * bytes are placed before, see Library.journalAndPlace), so running it again is safe.
+   */
   transaction<T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect)));
+    return this.inTransaction((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect)));
+  }
+
+  private async inTransaction<T>(fn: (trx: Transaction<Database>) => Promise<T>, isolation: 'serializable' | 'read committed' = 'serializable'): Promise<T> {
+    if (this.capabilities.dialect !== 'postgres') return this.db.transaction().execute(fn);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction().setIsolationLevel(isolation).execute(fn);
+      } catch (e) {
+        if (attempt >= SERIALIZABLE_ATTEMPTS || !isSerializationFailure(e)) throw e;
+        // Spread the retries out so the same transactions do not collide again in lockstep.
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
   }
 
   /**
    * A transaction that also hands out the raw Kysely transaction, for the other repositories of
    * this adapter that must commit their own rows with the library's (a job's progress).
+   *
+   * On PostgreSQL this one is READ COMMITTED with the files it reads locked, not SERIALIZABLE: a
+   * job step also writes its job's row, which the job's heartbeat updates every few hundred
+   * milliseconds, and under SERIALIZABLE every step longer than that would fail on the heartbeat's
+   * update. Locking the files a step reads keeps its read-modify-writes whole; a deadlock is
+   * retried like a serialization failure (a step only touches the database).
    */
   transactionWith<T>(fn: (tx: MetadataRepo, trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) => fn(new KyselyRepo(trx, this.capabilities.dialect), trx));
+    const dialect = this.capabilities.dialect;
+    return this.inTransaction((trx) => fn(new KyselyRepo(trx, dialect, dialect === 'postgres'), trx), 'read committed');
   }
 
   async pruneUploadTokens(now: string) {

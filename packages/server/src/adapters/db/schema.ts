@@ -197,6 +197,13 @@ export interface WebhookDeliveriesTable {
   created_at: string;
 }
 
+/** One row per rate-limited key: its current fixed window (ms since the epoch) and the hits in it. */
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  hits: number;
+}
+
 export interface Database {
   saved_extensions: SavedExtensionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -217,4 +224,5 @@ export interface Database {
   url_endpoints: UrlEndpointsTable;
   url_endpoint_origins: UrlEndpointOriginsTable;
   usage_daily: UsageDailyTable;
+  rate_limits: RateLimitsTable;
 }

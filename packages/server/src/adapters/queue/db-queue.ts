@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { hostname } from 'node:os';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import {
@@ -9,19 +10,28 @@ import {
   type JobContext,
   type JobHandler,
   type JobQueue,
+  type JobQueueCapabilities,
   type JobRecord,
   type JobType,
+  type RetryPolicy,
 } from '../../ports/job-queue.js';
 import { newId } from '../../util/ids.js';
 import { KyselyMetadataStore } from '../db/kysely-store.js';
 import { JobRepo } from '../db/job-repo.js';
 
 /**
- * The embedded JobQueue: jobs live in the store's `jobs` table and this process polls it.
- * Claims are leases (locked_by / locked_until), renewed by a heartbeat while a handler runs, so
- * a job whose process died is claimed again once its lease lapses — the same rule the shared
- * queue of a multi-node deployment follows. With SQLite there is one writer anyway, so one job
- * runs at a time by default.
+ * The JobQueue over the store's `jobs` table, polled by every process that runs jobs. Claims are
+ * leases (locked_by / locked_until), renewed by a heartbeat while a handler runs, so a job whose
+ * process died is claimed again once its lease lapses.
+ *
+ * On SQLite it is the embedded queue of one process. On PostgreSQL it is the shared queue of a
+ * scale-out deployment — any node runs any job — rather than a queue library, because a job's
+ * step must commit its rows and its progress in the library's own transaction, fenced by the
+ * lease: that is what makes "every file copied exactly once" hold across a takeover.
+ *
+ * Every claim gets its own lease token (the worker id and a claim number) in locked_by, so the
+ * fence also holds between two claims of one process: a handler whose lease lapsed while its
+ * event loop was stuck cannot commit beside the new run of the same job.
  */
 
 export interface DbJobQueueOptions {
@@ -34,7 +44,11 @@ export interface DbJobQueueOptions {
   /** First retry delay; doubles per attempt up to maxBackoffMs. Default 2 s. */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** Jobs run at once by this process. Default 1. */
+  /**
+   * Jobs run at once by this process, so a slow webhook or provider call does not hold up a
+   * folder job. Default 1. On SQLite the steps of concurrent jobs take turns on the one
+   * connection (each step is one transaction), which is safe: a step touches only its `tx`.
+   */
   concurrency?: number;
   workerId?: string;
   clock?: () => number;
@@ -46,10 +60,23 @@ interface Running {
   promise: Promise<void>;
 }
 
+/** pg_advisory_xact_lock key that serialises conflict-checked enqueues across nodes. */
+const ENQUEUE_LOCK_KEY = 0x7e55e4a;
+
 export class DbJobQueue implements JobQueue {
-  readonly capabilities = { kind: 'embedded' as const };
+  readonly capabilities: JobQueueCapabilities;
   readonly workerId: string;
+  private readonly dialect: 'sqlite' | 'postgres';
+  private claims = 0;
+  /**
+   * PostgreSQL: how far the database's clock is ahead of this node's. Leases written by one node
+   * are judged by another, so every node keeps time by the database's clock, not its own.
+   */
+  private dbClockOffsetMs = 0;
+  private clockSyncTimer: NodeJS.Timeout | undefined;
   private readonly handlers = new Map<string, JobHandler<unknown, unknown>>();
+  /** Per-type retry policies given to register(); other types use the options' defaults. */
+  private readonly retryPolicies = new Map<string, RetryPolicy>();
   private readonly repo: JobRepo;
   private readonly clock: () => number;
   private readonly running = new Set<Running>();
@@ -65,8 +92,10 @@ export class DbJobQueue implements JobQueue {
     private readonly store: KyselyMetadataStore,
     private readonly opts: DbJobQueueOptions,
   ) {
-    this.repo = new JobRepo(store.kysely);
-    this.clock = opts.clock ?? Date.now;
+    this.dialect = store.capabilities.dialect === 'postgres' ? 'postgres' : 'sqlite';
+    this.capabilities = { kind: this.dialect === 'postgres' ? 'shared' : 'embedded' };
+    this.repo = new JobRepo(store.kysely, this.dialect);
+    this.clock = opts.clock ?? (() => Date.now() + this.dbClockOffsetMs);
     this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${newId().slice(0, 8)}`;
   }
 
@@ -80,9 +109,10 @@ export class DbJobQueue implements JobQueue {
     return new Date(this.clock() + offsetMs).toISOString();
   }
 
-  register<P, G>(type: JobType<P, G>, handler: JobHandler<P, G>): void {
+  register<P, G>(type: JobType<P, G>, handler: JobHandler<P, G>, retry?: RetryPolicy): void {
     if (this.handlers.has(type.name)) throw new Error(`a handler for ${type.name} is already registered`);
     this.handlers.set(type.name, handler as JobHandler<unknown, unknown>);
+    if (retry) this.retryPolicies.set(type.name, retry);
   }
 
   async enqueue<P, G>(type: JobType<P, G>, params: P, opts: EnqueueOptions = {}): Promise<JobRecord<P, G>> {
@@ -101,11 +131,13 @@ export class DbJobQueue implements JobQueue {
       createdAt: now,
       updatedAt: now,
     };
-    // Check and insert in one transaction. SQLite's single connection serialises these; a
-    // PostgreSQL adapter needs a lock (an advisory lock, say) to keep the check atomic.
+    // Check and insert in one transaction. SQLite's single connection serialises these; on
+    // PostgreSQL a transaction-scoped advisory lock does, across every node (READ COMMITTED: the
+    // check, run after the lock is granted, sees the rows the previous holder committed).
     await this.store.kysely.transaction().execute(async (trx) => {
-      const repo = new JobRepo(trx);
+      const repo = new JobRepo(trx, this.dialect);
       if (opts.conflictsWith) {
+        if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint)`.execute(trx);
         const clash = (await repo.listActive()).find(opts.conflictsWith);
         if (clash) throw new JobConflictError(clash.id);
       }
@@ -126,7 +158,26 @@ export class DbJobQueue implements JobQueue {
     this.stopController = new AbortController();
     this.timer = setInterval(() => this.wake(), this.opts.pollMs);
     this.timer.unref();
-    this.wake();
+    if (this.dialect === 'postgres' && !this.opts.clock) {
+      this.clockSyncTimer = setInterval(() => void this.syncClock(), 60_000);
+      this.clockSyncTimer.unref();
+      void this.syncClock().finally(() => this.wake());
+    } else {
+      this.wake();
+    }
+  }
+
+  /** Measures the database clock's offset from this node's (half the round trip is the error bound). */
+  private async syncClock(): Promise<void> {
+    try {
+      const t0 = Date.now();
+      const r = await sql<{ ms: number | string }>`select (extract(epoch from clock_timestamp()) * 1000)::float8 as ms`.execute(this.store.kysely);
+      const t1 = Date.now();
+      const dbMs = Number(r.rows[0]?.ms);
+      if (Number.isFinite(dbMs)) this.dbClockOffsetMs = dbMs - (t0 + t1) / 2;
+    } catch (e) {
+      this.opts.onError?.(e, undefined);
+    }
   }
 
   async stop(): Promise<void> {
@@ -134,6 +185,8 @@ export class DbJobQueue implements JobQueue {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    clearInterval(this.clockSyncTimer);
+    this.clockSyncTimer = undefined;
     this.stopController.abort(new JobStoppedError('the job runner is stopping'));
     await this.ticking;
     await Promise.allSettled([...this.running].map((r) => r.promise));
@@ -158,10 +211,11 @@ export class DbJobQueue implements JobQueue {
     const concurrency = this.opts.concurrency ?? 1;
     try {
       while (!this.stopping && this.running.size < concurrency) {
-        const job = await this.repo.claimNext(this.workerId, this.iso(), this.iso(this.opts.leaseMs), [...this.handlers.keys()]);
+        const lease = `${this.workerId}/${++this.claims}`;
+        const job = await this.repo.claimNext(lease, this.iso(), this.iso(this.opts.leaseMs), [...this.handlers.keys()]);
         if (!job) return;
         if (this.stopping) {
-          await this.repo.release(job.id, this.workerId, this.iso());
+          await this.repo.release(job.id, lease, this.iso());
           return;
         }
         const entry: Running = { promise: Promise.resolve() };
@@ -177,10 +231,13 @@ export class DbJobQueue implements JobQueue {
   }
 
   private async run(job: JobRecord): Promise<void> {
-    const maxAttempts = this.opts.maxAttempts ?? 5;
+    // The claim's own lease token: every write below is fenced by it.
+    const lease = job.lockedBy!;
+    const policy = this.retryPolicies.get(job.type);
+    const maxAttempts = policy?.maxAttempts ?? this.opts.maxAttempts ?? 5;
     if (job.attempts > maxAttempts) {
       // Claimed again and again without finishing: its process keeps dying on it.
-      await this.settle(job, () => this.repo.fail(job.id, this.workerId, `abandoned after ${maxAttempts} attempts`, this.iso()));
+      await this.settle(job, () => this.repo.fail(job.id, lease, `abandoned after ${maxAttempts} attempts`, this.iso()));
       return;
     }
     const handler = this.handlers.get(job.type)!;
@@ -188,7 +245,7 @@ export class DbJobQueue implements JobQueue {
     const onStop = () => ac.abort(this.stopController.signal.reason);
     this.stopController.signal.addEventListener('abort', onStop, { once: true });
     const heartbeat = setInterval(() => {
-      this.repo.renew(job.id, this.workerId, this.iso(this.opts.leaseMs)).then(
+      this.repo.renew(job.id, lease, this.iso(this.opts.leaseMs)).then(
         (held) => {
           if (!held && !ac.signal.aborted) ac.abort(new JobLeaseLostError(`job ${job.id} was taken over by another worker`));
         },
@@ -206,7 +263,7 @@ export class DbJobQueue implements JobQueue {
       step: (fn) =>
         this.store.transactionWith(async (tx, trx) => {
           const { progress, result } = await fn(tx);
-          const held = await new JobRepo(trx).saveProgress(job.id, this.workerId, progress, this.iso(), this.iso(this.opts.leaseMs));
+          const held = await new JobRepo(trx, this.dialect).saveProgress(job.id, lease, progress, this.iso(), this.iso(this.opts.leaseMs));
           if (!held) throw new JobLeaseLostError(`job ${job.id} was taken over by another worker`);
           job.progress = progress;
           return result;
@@ -215,21 +272,21 @@ export class DbJobQueue implements JobQueue {
 
     try {
       await handler(ctx);
-      await this.settle(job, () => this.repo.complete(job.id, this.workerId, this.iso()));
+      await this.settle(job, () => this.repo.complete(job.id, lease, this.iso()));
     } catch (e) {
       if (e instanceof JobStoppedError) {
-        await this.settle(job, () => this.repo.release(job.id, this.workerId, this.iso()));
+        await this.settle(job, () => this.repo.release(job.id, lease, this.iso()));
       } else if (e instanceof JobLeaseLostError) {
         // Another worker owns the job now; nothing of ours may touch it.
       } else {
         const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
         this.opts.onError?.(e, job);
         if (e instanceof PermanentJobError || job.attempts >= maxAttempts) {
-          await this.settle(job, () => this.repo.fail(job.id, this.workerId, message, this.iso()));
+          await this.settle(job, () => this.repo.fail(job.id, lease, message, this.iso()));
         } else {
-          const base = this.opts.backoffMs ?? 2000;
-          const delay = Math.min(this.opts.maxBackoffMs ?? 300_000, base * 2 ** (job.attempts - 1));
-          await this.settle(job, () => this.repo.retry(job.id, this.workerId, message, this.iso(delay), this.iso()));
+          const base = policy?.backoffMs ?? this.opts.backoffMs ?? 2000;
+          const delay = Math.min(policy?.maxBackoffMs ?? this.opts.maxBackoffMs ?? 300_000, base * 2 ** (job.attempts - 1));
+          await this.settle(job, () => this.repo.retry(job.id, lease, message, this.iso(delay), this.iso()));
         }
       }
     } finally {

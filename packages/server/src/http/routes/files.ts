@@ -35,17 +35,26 @@ export function filesRoutes(deps: RouteDeps) {
     });
 
     app.post('/v1/files/copy', async (req, reply) => {
-      await deps.files.copy(req.body);
+      const { file, created } = await deps.files.copy(req.body);
+      await deps.webhooks.emit(created ? 'file.created' : 'file-version.created', fileDetails(deps.urls, file));
       return reply.status(204).send();
     });
 
     app.post('/v1/files/move', async (req, reply) => {
-      await deps.files.move(req.body);
+      const { file, mergedFileId } = await deps.files.move(req.body);
+      if (mergedFileId) {
+        // Merged into a namesake: the source file is gone, its versions are the namesake's newest.
+        await deps.webhooks.emit('file.deleted', { fileId: mergedFileId });
+        await deps.webhooks.emit('file-version.created', fileDetails(deps.urls, file));
+      } else {
+        await deps.webhooks.emit('file.updated', fileDetails(deps.urls, file));
+      }
       return reply.status(204).send();
     });
 
     app.put('/v1/files/rename', async (req) => {
-      const { purgeRequested, previousFilePath } = await deps.files.rename(req.body);
+      const { purgeRequested, previousFilePath, file } = await deps.files.rename(req.body);
+      await deps.webhooks.emit('file.updated', fileDetails(deps.urls, file));
       if (!purgeRequested) return {};
       const purgeRequestId = await deps.delivery.purgeOldPath(previousFilePath);
       return { purgeRequestId };

@@ -64,16 +64,22 @@ export function uploadRoutes(deps: RouteDeps) {
 
       await deps.uploadAuth.authorize(version, fields, hasPrivateKey);
       const params = deps.upload.parse(fields);
+      // Pre and post transformations parse (and unsupported types are refused) before anything is stored.
+      const transforms = deps.uploadTransforms.prepare(params.transformation);
+      const transformCtx = { requestId: req.id, webhookUrl: params.webhookUrl ?? null };
       // Saved-extension references resolve here, so an unknown one is refused before anything is stored.
       const extensions = await deps.extensions.prepare(params.extensions);
       const source: UploadSource = spooled
         ? { kind: 'spooled', file: spooled, clientFileName }
         : { kind: 'text', value: textFile![0]! };
       spooled = null; // the upload service owns it from here and removes it when done
-      const result = await deps.upload.upload(params, source);
+      const result = await deps.upload.upload(params, source, {
+        beforeStore: (staged) => deps.uploadTransforms.beforeStore(transforms, staged, params, transformCtx),
+      });
       const extensionStatus = await deps.extensions.schedule(result.file, extensions, params.webhookUrl);
       // Version numbers never repeat, so 1 means a new file and anything else a new version of one.
       await deps.webhooks.emit(result.file.versionNumber === 1 ? 'file.created' : 'file-version.created', fileDetails(deps.urls, result.file));
+      await deps.uploadTransforms.afterUpload(result.file, result.probe, transforms, transformCtx);
       return uploadResponse(deps.urls, result.file, result.probe, params.responseFields, extensionStatus);
     } finally {
       if (spooled) await deps.spool.remove((spooled as SpooledFile).path);

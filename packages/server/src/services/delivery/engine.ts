@@ -1,7 +1,8 @@
 import crypto, { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import mime from 'mime-types';
 import { ApiError, badRequest, isApiError, notFound, unauthorized } from '../../errors/index.js';
 import type { OriginRecord, OriginType } from '../../ports/account-store.js';
@@ -370,12 +371,23 @@ export class DeliveryEngine {
       private: false,
       negotiated: fmtClass !== '',
     };
-    return this.variant(key, info, p, input, cacheControl, async () => {
-      const local = this.o.lib.blobs.localPath(asset.blobKey);
-      const source: RenderInput = local
-        ? { path: local }
-        : { buffer: await streamToBuffer(await this.o.lib.blobs.get(asset.blobKey), Math.max(asset.size, 1)) };
-      return this.render(source, p, input, asset.customCoordinates);
+    return this.variant(key, info, p, input, cacheControl, async (limited) => {
+      const blobs = this.o.lib.blobs;
+      const local = blobs.localPath(asset.blobKey);
+      if (local) return limited(() => this.render({ path: local }, p, input, asset.customCoordinates));
+      // Bytes not on this disk (S3): sharp wants random access, so the original is downloaded to a
+      // temp file first — streamed, outside the transform cap — and removed once rendered.
+      const tmp = this.o.cache.tempPath();
+      try {
+        try {
+          await pipeline(await blobs.get(asset.blobKey), createWriteStream(tmp));
+        } catch (e) {
+          throw new ApiError('INTERNAL', 'The bytes of this file could not be read from storage.', { cause: e });
+        }
+        return await limited(() => this.render({ path: tmp }, p, input, asset.customCoordinates));
+      } finally {
+        await rm(tmp, { force: true });
+      }
     });
   }
 
@@ -422,13 +434,14 @@ export class DeliveryEngine {
     p: ParsedTr,
     input: DeliveryInput,
     cacheControl: string,
-    render: () => Promise<RenderResult>,
+    /** Computes the variant; work passed to `limited` runs under the transform cap (fetching a source need not). */
+    render: (limited: <T>(work: () => Promise<T>) => Promise<T>) => Promise<RenderResult>,
   ): Promise<DeliveryResult> {
     const hit = this.o.cache.get(key);
     if (hit) return this.fromEntry(hit, cacheControl, 'HIT', this.vary(p, info.negotiated));
     const { value, leader } = await this.variantFlights.do(key, async () => {
       const token = this.o.cache.writeToken();
-      const result = await this.limiter.run(render);
+      const result = await render((work) => this.limiter.run(work));
       const entry = await this.o.cache.put(key, { ...info, mime: result.mime }, result.data, token);
       return { entry, data: result.data };
     });
@@ -501,10 +514,12 @@ export class DeliveryEngine {
       ...(original.entry.headers ? { headers: original.entry.headers } : {}),
     };
     const entry = original.entry;
-    return this.variant(key, info, p, input, cacheControl, async () => {
-      const data = this.o.cache.peekMemory(entry);
-      return this.render(data ? { buffer: data } : { path: entry.path }, p, input, null);
-    });
+    return this.variant(key, info, p, input, cacheControl, (limited) =>
+      limited(() => {
+        const data = this.o.cache.peekMemory(entry);
+        return this.render(data ? { buffer: data } : { path: entry.path }, p, input, null);
+      }),
+    );
   }
 
   /** The original from the first origin of the endpoint that has it, cached (once per key). */
