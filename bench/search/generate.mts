@@ -1,13 +1,17 @@
 // bench/search/generate — fills a Tessera data dir with a synthetic library through the metadata
 // store (the same rows and search side tables an upload writes), in batched transactions.
 // Deterministic: the same --count and --seed give the same library. No blobs are written; the
-// search bench never reads bytes. No ANALYZE either, as on a fresh deployment.
+// search bench never reads bytes. SQLite: no ANALYZE, as on a fresh deployment; PostgreSQL: the
+// VACUUM (ANALYZE) autovacuum would run soon after the load (see generatePostgres).
 import { mkdirSync } from 'node:fs';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { join } from 'node:path';
 import { customFieldStoreFor } from '../../packages/server/src/adapters/db/custom-field-repo.js';
+import { openPostgresStore } from '../../packages/server/src/adapters/db/postgres/index.js';
 import { openSqliteStore } from '../../packages/server/src/adapters/db/sqlite/index.js';
-import { searchRows, toColumns } from '../../packages/server/src/adapters/db/kysely-store.js';
+import { wordsText } from '../../packages/server/src/search/index.js';
+import { searchRows, toColumns, type KyselyMetadataStore } from '../../packages/server/src/adapters/db/kysely-store.js';
 import type { AssetColumns } from '../../packages/server/src/adapters/db/schema.js';
 import type { FileRecord, VersionRecord } from '../../packages/server/src/ports/metadata-store.js';
 
@@ -66,76 +70,76 @@ function sideRows(f: FileRecord) {
   return searchRows(f.id, f);
 }
 
-export async function generate(dataDir: string, count: number, seed: number, layout: Layout, log: (s: string) => void): Promise<void> {
-  mkdirSync(dataDir, { recursive: true });
-  const store = await openSqliteStore(join(dataDir, 'tessera.db'));
-  // Generation only: a big page cache, and no fsync per commit (a crash here just means regenerating).
-  await sql`PRAGMA cache_size = -1000000`.execute(store.kysely);
-  await sql`PRAGMA synchronous = OFF`.execute(store.kysely);
+/**
+ * The library's files, one per call in order j = 0, 1, …: a pure function of the seed, the layout
+ * and `now` (both backends get the same rows from the same seed).
+ */
+export function fileMaker(seed: number, layout: Layout, now: number): (j: number) => { f: FileRecord; v: VersionRecord } {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   // Zipf-like tag popularity: a few tags are common, most are rare.
   const zipfTag = () => TAGS[Math.min(TAGS.length - 1, Math.floor(Math.pow(r(), 2.2) * TAGS.length))]!;
-  const now = Date.now();
-  const nowIso = new Date(now).toISOString();
 
-  const makeFile = (j: number): { f: FileRecord; v: VersionRecord } => {
-      const folderPath = folderPathOf(Math.floor(r() * layout.top), Math.floor(r() * layout.sub));
-      let roll = r() * 100;
-      let fmt = FORMATS[0]!;
-      for (const f of FORMATS) {
-        if (roll < f[3]) {
-          fmt = f;
-          break;
-        }
-        roll -= f[3];
+  return (j: number): { f: FileRecord; v: VersionRecord } => {
+    const folderPath = folderPathOf(Math.floor(r() * layout.top), Math.floor(r() * layout.sub));
+    let roll = r() * 100;
+    let fmt = FORMATS[0]!;
+    for (const f of FORMATS) {
+      if (roll < f[3]) {
+        fmt = f;
+        break;
       }
-      const [format, mime, fileType] = fmt;
-      const words = [pick(WORDS), pick(WORDS), ...(r() < 0.5 ? [pick(WORDS)] : [])];
-      const name = `${words.join('-')}-${j}.${format}`;
-      // Sizes spread log-uniformly from 2 KB to 20 MB.
-      const size = Math.round(2048 * Math.pow(10_000, r()));
-      const image = fileType === 'image' && format !== 'svg';
-      const created = now - Math.floor(r() * 730 * 86_400_000);
-      const createdAt = new Date(created).toISOString();
-      const updatedAt = new Date(created + Math.floor(r() * 86_400_000)).toISOString();
-      const tagCount = Math.floor(r() * 5);
-      const tags = tagCount === 0 ? null : [...new Set(Array.from({ length: tagCount }, zipfTag))];
-      // Ids scrambled (a bijection on j) so that id order says nothing about insertion order.
-      const id = hex24(Math.imul(j, 0x9e3779b1) >>> 0, seed);
-      const versionId = hex24(Math.imul(j, 0x85ebca6b) >>> 0, seed ^ 0x5a5a5a);
-      const state = {
-        name,
-        filePath: folderPath + name,
-        folderPath,
-        fileType,
-        mime,
-        format,
-        size,
-        width: image ? 200 + Math.floor(r() * 4000) : null,
-        height: image ? 200 + Math.floor(r() * 3000) : null,
-        hasAlpha: format === 'png' && r() < 0.3,
-        bitRate: null,
-        duration: null,
-        audioCodec: null,
-        videoCodec: null,
-        tags,
-        aiTags: r() < 0.2 ? [{ name: pick(WORDS), confidence: 90, source: 'google-auto-tagging' }] : null,
-        customCoordinates: null,
-        customMetadata: { brand: pick(BRANDS), price: Math.round(r() * 100_000) / 100 },
-        embeddedMetadata: null,
-        description: r() < 0.1 ? `${pick(WORDS)} ${pick(WORDS)} ${pick(WORDS)}` : null,
-        isPrivate: r() < 0.05,
-        isPublished: r() < 0.98,
-        blobKey: versionId,
-        checksum: '0'.repeat(64),
-        versionNumber: 1,
-        createdAt,
-        updatedAt,
-      } as const;
-      return { f: { ...state, id, currentVersionId: versionId }, v: { ...state, id: versionId, fileId: id } };
+      roll -= f[3];
+    }
+    const [format, mime, fileType] = fmt;
+    const words = [pick(WORDS), pick(WORDS), ...(r() < 0.5 ? [pick(WORDS)] : [])];
+    const name = `${words.join('-')}-${j}.${format}`;
+    // Sizes spread log-uniformly from 2 KB to 20 MB.
+    const size = Math.round(2048 * Math.pow(10_000, r()));
+    const image = fileType === 'image' && format !== 'svg';
+    const created = now - Math.floor(r() * 730 * 86_400_000);
+    const createdAt = new Date(created).toISOString();
+    const updatedAt = new Date(created + Math.floor(r() * 86_400_000)).toISOString();
+    const tagCount = Math.floor(r() * 5);
+    const tags = tagCount === 0 ? null : [...new Set(Array.from({ length: tagCount }, zipfTag))];
+    // Ids scrambled (a bijection on j) so that id order says nothing about insertion order.
+    const id = hex24(Math.imul(j, 0x9e3779b1) >>> 0, seed);
+    const versionId = hex24(Math.imul(j, 0x85ebca6b) >>> 0, seed ^ 0x5a5a5a);
+    const state = {
+      name,
+      filePath: folderPath + name,
+      folderPath,
+      fileType,
+      mime,
+      format,
+      size,
+      width: image ? 200 + Math.floor(r() * 4000) : null,
+      height: image ? 200 + Math.floor(r() * 3000) : null,
+      hasAlpha: format === 'png' && r() < 0.3,
+      bitRate: null,
+      duration: null,
+      audioCodec: null,
+      videoCodec: null,
+      tags,
+      aiTags: r() < 0.2 ? [{ name: pick(WORDS), confidence: 90, source: 'google-auto-tagging' }] : null,
+      customCoordinates: null,
+      customMetadata: { brand: pick(BRANDS), price: Math.round(r() * 100_000) / 100 },
+      embeddedMetadata: null,
+      description: r() < 0.1 ? `${pick(WORDS)} ${pick(WORDS)} ${pick(WORDS)}` : null,
+      isPrivate: r() < 0.05,
+      isPublished: r() < 0.98,
+      blobKey: versionId,
+      checksum: '0'.repeat(64),
+      versionNumber: 1,
+      createdAt,
+      updatedAt,
+    } as const;
+    return { f: { ...state, id, currentVersionId: versionId }, v: { ...state, id: versionId, fileId: id } };
   };
+}
 
+/** The two custom metadata fields and the 3,060 folders, through the store. */
+async function addFieldsAndFolders(store: KyselyMetadataStore, layout: Layout, nowIso: string): Promise<void> {
   const fields = customFieldStoreFor(store);
   for (const [k, [name, type]] of ([['brand', 'Text'], ['price', 'Number']] as const).entries()) {
     if (!(await fields.getByName(name))) {
@@ -153,6 +157,18 @@ export async function generate(dataDir: string, count: number, seed: number, lay
       }
     }
   });
+}
+
+export async function generate(dataDir: string, count: number, seed: number, layout: Layout, log: (s: string) => void): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const store = await openSqliteStore(join(dataDir, 'tessera.db'));
+  // Generation only: a big page cache, and no fsync per commit (a crash here just means regenerating).
+  await sql`PRAGMA cache_size = -1000000`.execute(store.kysely);
+  await sql`PRAGMA synchronous = OFF`.execute(store.kysely);
+  const now = Date.now();
+  const nowIso = new Date(now).toISOString();
+  const makeFile = fileMaker(seed, layout, now);
+  await addFieldsAndFolders(store, layout, nowIso);
 
   // The first CANONICAL files go through the store's own insertFile/insertVersion; the rest in
   // multi-row INSERTs built with the store's own row mappers (toColumns, metadataPairs, fieldRow).
@@ -235,4 +251,146 @@ export async function generate(dataDir: string, count: number, seed: number, lay
   }
   // No ANALYZE: a deployed server has no statistics unless an operator runs it, so neither does the bench.
   await store.close();
+}
+
+/**
+ * The same library in a PostgreSQL database (created empty by the caller): the first 1,000 files
+ * through the store, the rest as one INSERT … SELECT FROM unnest(column arrays) per table and batch,
+ * built with the store's row mappers, with the bulk-loaded tables' secondary indexes dropped during
+ * the load and rebuilt from their saved definitions. Then VACUUM (ANALYZE): see the note at the end.
+ */
+export async function generatePostgres(url: string, count: number, seed: number, layout: Layout, log: (s: string) => void): Promise<void> {
+  const store = await openPostgresStore({ url, poolMax: 2 });
+  const now = Date.now();
+  const nowIso = new Date(now).toISOString();
+  const makeFile = fileMaker(seed, layout, now);
+  await addFieldsAndFolders(store, layout, nowIso);
+
+  const CANONICAL = Math.min(count, 1000);
+  const BATCH = 5000;
+  const canonical: FileRecord[] = [];
+  for (let i = 0; i < CANONICAL; i += 250) {
+    const part = Array.from({ length: Math.min(CANONICAL, i + 250) - i }, (_, k) => makeFile(i + k));
+    await store.transaction(async (tx) => {
+      for (const { f, v } of part) {
+        await tx.insertFile(f);
+        await tx.insertVersion(v);
+      }
+    });
+    canonical.push(...part.map((x) => x.f));
+  }
+
+  // One plain connection for the load: commits need not wait for the WAL flush (a crash here just
+  // means regenerating), and index builds get a sort area large enough to stay in memory.
+  const client = new pg.Client({ connectionString: url, application_name: 'tessera-bench-search' });
+  await client.connect();
+  try {
+    await client.query(`set synchronous_commit = off`);
+    await client.query(`set maintenance_work_mem = '512MB'`);
+    const BULK_TABLES = ['files', 'file_versions', 'version_counters', 'file_tags', 'file_field_values', 'files_fts'];
+    const types = new Map<string, string>();
+    for (const r of (
+      await client.query<{ t: string; col: string; ty: string }>(
+        `select c.relname t, a.attname col, format_type(a.atttypid, a.atttypmod) ty from pg_attribute a
+           join pg_class c on c.oid = a.attrelid where c.relnamespace = current_schema()::regnamespace
+           and c.relname = any($1) and a.attnum > 0 and not a.attisdropped`,
+        [BULK_TABLES],
+      )
+    ).rows) {
+      types.set(`${r.t}.${r.col}`, r.ty);
+    }
+    // Secondary indexes only: the primary keys stay (they are constraints, and cheap to keep).
+    const indexes = (
+      await client.query<{ name: string; def: string }>(
+        `select i.relname name, pg_get_indexdef(i.oid) def from pg_index x join pg_class i on i.oid = x.indexrelid
+           join pg_class t on t.oid = x.indrelid where t.relnamespace = current_schema()::regnamespace and t.relname = any($1)
+           and not exists (select 1 from pg_constraint c where c.conindid = i.oid)`,
+        [BULK_TABLES],
+      )
+    ).rows;
+    for (const ix of indexes) await client.query(`drop index ${pg.escapeIdentifier(ix.name)}`);
+
+    /** INSERT … SELECT * FROM unnest($1::type[], …): one parameter per column, any number of rows. */
+    const insert = async (table: string, rows: ReadonlyArray<Record<string, unknown>>) => {
+      if (rows.length === 0) return;
+      const cols = Object.keys(rows[0]!);
+      const casts = cols.map((c, k) => {
+        const ty = types.get(`${table}.${c}`);
+        if (!ty) throw new Error(`no column ${table}.${c}`);
+        return `$${k + 1}::${ty}[]`;
+      });
+      await client.query(
+        `insert into ${table} (${cols.map((c) => pg.escapeIdentifier(c)).join(', ')}) select * from unnest(${casts.join(', ')})`,
+        cols.map((c) => rows.map((r) => r[c] ?? null)),
+      );
+    };
+
+    const started = Date.now();
+    // Batches end on multiples of BATCH (the first one is shorter), so progress reads in round numbers.
+    for (let i = CANONICAL, end = 0; i < count; i = end) {
+      end = Math.min(count, (Math.floor(i / BATCH) + 1) * BATCH);
+      const part: Array<{ f: FileRecord; v: VersionRecord }> = [];
+      for (let j = i; j < end; j++) part.push(makeFile(j));
+      const rows = part.map(({ f }) => sideRows(f));
+      await client.query('begin');
+      await insert('files', part.map(({ f }) => ({ ...toColumns(f), id: f.id, current_version_id: f.currentVersionId })));
+      await insert('file_versions', part.map(({ v }) => ({ ...toColumns(v), id: v.id, file_id: v.fileId })));
+      await insert('version_counters', part.map(({ v }) => ({ file_id: v.fileId, max_version: v.versionNumber })));
+      await insert('file_tags', rows.flatMap((r) => r.tags));
+      await insert('file_field_values', rows.flatMap((r) => r.values));
+      await client.query(`insert into files_fts (file_id, name, tags, description, custom, document) ${ftsSelect}`, ftsParams(rows.map((r) => r.doc)));
+      await client.query('commit');
+      const done = end;
+      if (done % 50_000 === 0 || done === count) {
+        log(`  ${done.toLocaleString('en')} files (${Math.round((done - CANONICAL) / ((Date.now() - started) / 1000)).toLocaleString('en')}/s)`);
+      }
+    }
+    log(`  rebuilding ${indexes.length} indexes …`);
+    for (const ix of indexes) await client.query(ix.def);
+
+    // The bulk rows must be exactly what the store writes: compare for the canonical files.
+    const db = store.kysely;
+    const sortRows = <T extends object>(xs: T[]) => xs.map((x) => JSON.stringify(x)).sort();
+    for (const f of canonical) {
+      const want = sideRows(f);
+      const tags = await db.selectFrom('file_tags').selectAll().where('file_id', '=', f.id).execute();
+      const values = await db.selectFrom('file_field_values').selectAll().where('file_id', '=', f.id).execute();
+      const doc = (await client.query(`select file_id, name, tags, description, custom, document::text from files_fts where file_id = $1`, [f.id])).rows;
+      const wantDoc = (await client.query(`select * from (${ftsSelect}) d`, ftsParams([want.doc]))).rows.map((d: Record<string, unknown>) => ({ ...d, document: String(d.document) }));
+      const same =
+        JSON.stringify(sortRows(tags)) === JSON.stringify(sortRows(want.tags)) &&
+        JSON.stringify(sortRows(values)) === JSON.stringify(sortRows(want.values)) &&
+        JSON.stringify(doc) === JSON.stringify(wantDoc);
+      if (!same) throw new Error(`bulk rows differ from the store's for file ${f.id}; update generatePostgres() in bench/search/generate.mts`);
+    }
+
+    // Unlike SQLite's, PostgreSQL's statistics are not an operator's chore: with autovacuum on (the
+    // default), a table that has taken more than 1,000 + 20% inserts is vacuumed and analysed
+    // within a minute or so (autovacuum_naptime), so a deployment that has just been bulk-loaded
+    // has statistics and an all-visible map soon after. The bench does that work itself rather than
+    // wait for it (and this machine may run with autovacuum off).
+    log('  VACUUM (ANALYZE) …');
+    await client.query('vacuum (analyze)');
+  } finally {
+    await client.end();
+    await store.close();
+  }
+}
+
+/**
+ * A file's full-text row as the PostgreSQL store writes it (KyselyRepo.reindex): the analyser's
+ * word form of each column, and one weighted tsvector. Parameters: ftsParams(docs).
+ */
+const ftsSelect = `select u.file_id, u.name, u.tags, u.description, u.custom,
+    setweight(to_tsvector('simple', u.name), 'A') || setweight(to_tsvector('simple', u.tags), 'B')
+      || setweight(to_tsvector('simple', u.description), 'C') || setweight(to_tsvector('simple', u.custom), 'D') as document
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as u (file_id, name, tags, description, custom)`;
+function ftsParams(docs: ReadonlyArray<ReturnType<typeof searchRows>['doc']>): string[][] {
+  return [
+    docs.map((d) => d.file_id),
+    docs.map((d) => wordsText(d.name)),
+    docs.map((d) => wordsText(d.tags)),
+    docs.map((d) => wordsText(d.description)),
+    docs.map((d) => wordsText(d.custom)),
+  ];
 }
