@@ -87,4 +87,24 @@ describe('races between two nodes (PostgreSQL)', { skip: !PG }, () => {
       assert.equal(live.length, 1);
     }
   });
+  test('a transaction that keeps losing serialization races is retried, then refused with 503 and Retry-After', async () => {
+    let runs = 0;
+    const failing = a.transaction(async () => {
+      runs++;
+      throw Object.assign(new Error('could not serialize access due to concurrent update'), { code: '40001' });
+    });
+    await assert.rejects(failing, (e: unknown) => {
+      assert.ok(isApiError(e), `an API error, got ${String(e)}`);
+      assert.equal(e.status, 503);
+      assert.equal(e.headers['Retry-After'], '1');
+      return true;
+    });
+    assert.ok(runs > 1, `retried (${runs} runs)`);
+    let later = 0;
+    const value = await a.transaction(async () => {
+      if (later++ < 2) throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      return 'done';
+    });
+    assert.equal(value, 'done', 'a transaction that wins on a later attempt returns its value');
+  });
 });

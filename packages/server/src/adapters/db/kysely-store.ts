@@ -10,6 +10,7 @@ import type {
   VersionPatch,
   VersionRecord,
 } from '../../ports/metadata-store.js';
+import { serviceUnavailable } from '../../errors/index.js';
 import { wordsText } from '../../search/index.js';
 import { StaticMigrationProvider, pingDb } from './migrations.js';
 import type { AssetColumns, Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
@@ -532,7 +533,15 @@ export class KyselyMetadataStore implements MetadataStore {
       try {
         return await this.db.transaction().setIsolationLevel(isolation).execute(fn);
       } catch (e) {
-        if (attempt >= SERIALIZABLE_ATTEMPTS || !isSerializationFailure(e)) throw e;
+        if (!isSerializationFailure(e)) throw e;
+        if (attempt >= SERIALIZABLE_ATTEMPTS) {
+          // Contention, not a fault: the caller may simply try again shortly.
+          throw serviceUnavailable('The library is busy with conflicting changes; try again shortly.', {
+            help: 'Other requests kept changing the same files while this one ran. Retry after the number of seconds in Retry-After.',
+            headers: { 'Retry-After': '1' },
+            cause: e,
+          });
+        }
         // Spread the retries out so the same transactions do not collide again in lockstep.
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
       }
