@@ -235,7 +235,7 @@ function columnCondition(ref: Sql, c: CheckedCondition, dialect: Dialect, nullab
 }
 
 /** The positive form of a condition (NOT is applied by the caller). */
-function positive(c: CheckedCondition, source: Source, dialect: Dialect): Compiled {
+function positive(c: CheckedCondition, source: Source, dialect: Dialect, opts: CompileOptions): Compiled {
   const t = c.target;
   const isFolder = source === 'folder';
   switch (t.kind) {
@@ -282,21 +282,24 @@ function positive(c: CheckedCondition, source: Source, dialect: Dialect): Compil
     }
     case 'tags':
       if (isFolder) return false;
-      return source === 'file' ? fileTags(c, dialect) : versionTags(c, dialect);
+      return source === 'file' ? fileTags(c, dialect, opts) : versionTags(c, dialect);
     case 'meta':
       if (isFolder) return false;
-      return source === 'file' ? fileMeta(c, dialect) : versionMeta(c, dialect);
+      return source === 'file' ? fileMeta(c, dialect, opts) : versionMeta(c, dialect);
   }
 }
 
-function fileTags(c: CheckedCondition, dialect: Dialect): Compiled {
+/** Ends a side-table EXISTS subquery: OFFSET 0 when asked to fence it (see CompileOptions). */
+const fence = (opts: CompileOptions): Sql => (opts.fenceSubqueries ? sql` OFFSET 0` : sql``);
+
+function fileTags(c: CheckedCondition, dialect: Dialect, opts: CompileOptions): Compiled {
   const id = col('file', 'id');
   if (c.op === 'HAS') return fullText('file', 'tags', words(c.operands), dialect);
-  if (c.op === 'EXISTS') return asBool(sql`EXISTS (SELECT 1 FROM file_tags AS t WHERE t.file_id = ${id})`);
+  if (c.op === 'EXISTS') return asBool(sql`EXISTS (SELECT 1 FROM file_tags AS t WHERE t.file_id = ${id}${fence(opts)})`);
   // SQLite without statistics picks the (file_id, kind, tag) key and reads every tag row of the
   // file for tag_lower; (tag_lower, file_id) answers from the index alone (half the cost per file).
   const from = dialect === 'sqlite' ? sql`file_tags AS t INDEXED BY file_tags_lower_idx` : sql`file_tags AS t`;
-  return asBool(sql`EXISTS (SELECT 1 FROM ${from} WHERE t.file_id = ${id} AND ${inList(sql.ref('t.tag_lower'), texts(c.operands))})`);
+  return asBool(sql`EXISTS (SELECT 1 FROM ${from} WHERE t.file_id = ${id} AND ${inList(sql.ref('t.tag_lower'), texts(c.operands))}${fence(opts)})`);
 }
 
 function versionTags(c: CheckedCondition, dialect: Dialect): Compiled {
@@ -367,13 +370,13 @@ function valuePred(op: string, o: Operand, dialect: Dialect): Compiled {
   return false;
 }
 
-function fileMeta(c: CheckedCondition, dialect: Dialect): Compiled {
+function fileMeta(c: CheckedCondition, dialect: Dialect, opts: CompileOptions): Compiled {
   if (c.target.kind !== 'meta') return false;
   const { source, field } = c.target;
   const pred = c.op === 'EXISTS' ? asBool(sql`m.value_text IS NOT NULL`) : orAll(c.operands.map((o) => valuePred(c.op, o, dialect)));
   if (pred === false) return false;
   const exists = asBool(
-    sql`EXISTS (SELECT 1 FROM file_field_values AS m WHERE m.file_id = ${col('file', 'id')} AND m.source = ${source} AND m.field = ${field} AND ${toSql(pred)})`,
+    sql`EXISTS (SELECT 1 FROM file_field_values AS m WHERE m.file_id = ${col('file', 'id')} AND m.source = ${source} AND m.field = ${field} AND ${toSql(pred)}${fence(opts)})`,
   );
   // HAS on a text field: the full-text index finds candidates, the field's own value confirms.
   return c.op === 'HAS' ? andAll([fullText('file', 'custom', words(c.operands), dialect), exists]) : exists;
@@ -431,11 +434,21 @@ function versionMeta(c: CheckedCondition, dialect: Dialect): Compiled {
   );
 }
 
+export interface CompileOptions {
+  /**
+   * PostgreSQL, for a condition checked on a known handful of rows (files by id): OFFSET 0 keeps
+   * each EXISTS on a side table a per-row probe. Without it, and without statistics, the planner
+   * may turn the EXISTS into a join that starts from every row with that tag or value (seconds).
+   * Not for key queries or counts, where that join is the right plan.
+   */
+  readonly fenceSubqueries?: boolean;
+}
+
 /** Compiles an analysed query for one source. */
-export function compileFilter(e: CheckedExpr, source: Source, dialect: Dialect): Compiled {
-  if (e.kind === 'and') return andAll(e.items.map((x) => compileFilter(x, source, dialect)));
-  if (e.kind === 'or') return orAll(e.items.map((x) => compileFilter(x, source, dialect)));
-  const p = positive(e, source, dialect);
+export function compileFilter(e: CheckedExpr, source: Source, dialect: Dialect, opts: CompileOptions = {}): Compiled {
+  if (e.kind === 'and') return andAll(e.items.map((x) => compileFilter(x, source, dialect, opts)));
+  if (e.kind === 'or') return orAll(e.items.map((x) => compileFilter(x, source, dialect, opts)));
+  const p = positive(e, source, dialect, opts);
   return e.negated ? negate(p) : p;
 }
 

@@ -29,6 +29,7 @@ export {
   type FtsColumn,
   rowKey,
   toSql,
+  type CompileOptions,
   type Compiled,
   type Dialect,
   type SortDir,

@@ -9,12 +9,13 @@ import {
   relevanceQuery,
   rowKey,
   toSql,
+  type CompileOptions,
   type Compiled,
   type Dialect,
   type Driver,
   type FtsColumn,
 } from '../../search/index.js';
-import { KyselyMetadataStore, fileFromRow, versionFromRow } from './kysely-store.js';
+import { KyselyMetadataStore, fileFromRow, versionFromRow, type ArrayRowQuery } from './kysely-store.js';
 import type { Database, FileVersionsTable, FilesTable, FoldersTable } from './schema.js';
 
 /**
@@ -42,11 +43,24 @@ const LISTED_COLUMNS = [
   'duration', 'audio_codec', 'video_codec', 'tags', 'ai_tags', 'custom_coordinates', 'custom_metadata', 'embedded_metadata',
   'description', 'is_private', 'is_published', 'version_number', 'created_at', 'updated_at',
 ] as const satisfies ReadonlyArray<keyof FilesTable>;
-/** JSON columns come back as text from SQLite and already parsed (jsonb) from PostgreSQL. */
+/**
+ * JSON columns come back as text from SQLite and already parsed (jsonb) from PostgreSQL. (Asking
+ * PostgreSQL for jsonb's text form instead saved no measurable time, and that text differs from
+ * JSON.stringify's in spacing and number form, so a listed file would no longer be byte for byte
+ * its details.)
+ */
 export type ListedFileRow = Omit<Pick<FilesTable, (typeof LISTED_COLUMNS)[number]>, 'tags' | 'ai_tags' | 'custom_metadata' | 'embedded_metadata'> &
   Record<'tags' | 'ai_tags' | 'custom_metadata' | 'embedded_metadata', string | object | null>;
-const LISTED_FILE = sql.join(LISTED_COLUMNS.map((c) => sql.ref(`f.${c}`)));
-const ALL_OF: Record<ListSource, RawBuilder<unknown>> = { file: LISTED_FILE, version: sql`v.*`, folder: sql`d.*` };
+/** A listed file's row as an array, in LISTED_COLUMNS order (array rows skip a keyed object per row). */
+type ValuesOf<T extends ReadonlyArray<keyof ListedFileRow>> = { -readonly [I in keyof T]: ListedFileRow[T[I]] };
+type ListedFileValues = ValuesOf<typeof LISTED_COLUMNS>;
+/** Where an array row from listedFileSelect holds its key (after the listed columns). */
+const KEY_AT = LISTED_COLUMNS.length;
+/** The listed columns then the row's key (`k__`, last). */
+function listedFileSelect(dialect: Dialect): RawBuilder<unknown> {
+  return sql`${sql.join(LISTED_COLUMNS.map((c) => sql.ref(`f.${c}`)))}, ${rowKey('file', dialect)} AS k__`;
+}
+const ALL_OF: Record<Exclude<ListSource, 'file'>, RawBuilder<unknown>> = { version: sql`v.*`, folder: sql`d.*` };
 const SOURCE_OF = { file: 'file', version: 'version', folder: 'folder' } as const;
 /** Keys per statement in the second step (well under every dialect's parameter limit). */
 const FETCH_CHUNK = 500;
@@ -59,6 +73,16 @@ const DRIVER_MERGE_MAX = 16;
 type Key = string | number;
 
 /**
+ * Keys in FETCH_CHUNK pieces. The pieces of one page are fetched at once: on PostgreSQL each goes
+ * to its own pooled connection and the server reads them in parallel; SQLite runs them in turn.
+ */
+function chunksOf<T>(keys: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < keys.length; i += FETCH_CHUNK) out.push(keys.slice(i, i + FETCH_CHUNK));
+  return out;
+}
+
+/**
  * A JSON column as JSON text. SQLite's text goes out as stored: the store writes these columns
  * only through JSON.stringify (toColumns), so the text is what parsing and re-serialising would
  * give. PostgreSQL's jsonb arrives parsed and is serialised as the single-file path does.
@@ -69,33 +93,38 @@ function jsonText(v: string | object | null, absent: string): string {
 
 /** The same conversions as the store's fileFromRow, for the listed columns (exported for tests). */
 export function listedFileFromRow(r: ListedFileRow): ListedFile {
+  return listedFileFromValues(LISTED_COLUMNS.map((c) => r[c]) as unknown as ListedFileValues);
+}
+
+/** listedFileFromRow over an array row; the indexes are LISTED_COLUMNS' (list-json.test.ts goes through here). */
+function listedFileFromValues(v: ListedFileValues): ListedFile {
   return {
-    id: r.id,
-    currentVersionId: r.current_version_id,
-    name: r.name,
-    filePath: r.file_path,
-    fileType: r.file_type === 'image' ? 'image' : 'non-image',
-    mime: r.mime,
-    size: Number(r.size),
-    width: r.width,
-    height: r.height,
-    hasAlpha: r.has_alpha === 1,
-    bitRate: r.bit_rate,
-    duration: r.duration,
-    audioCodec: r.audio_codec,
-    videoCodec: r.video_codec,
-    customCoordinates: r.custom_coordinates,
-    description: r.description,
-    isPrivate: r.is_private === 1,
-    isPublished: r.is_published === 1,
-    versionNumber: r.version_number,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
+    id: v[0],
+    currentVersionId: v[1],
+    name: v[2],
+    filePath: v[3],
+    fileType: v[4] === 'image' ? 'image' : 'non-image',
+    mime: v[5],
+    size: Number(v[6]),
+    width: v[7],
+    height: v[8],
+    hasAlpha: v[9] === 1,
+    bitRate: v[10],
+    duration: v[11],
+    audioCodec: v[12],
+    videoCodec: v[13],
+    customCoordinates: v[16],
+    description: v[19],
+    isPrivate: v[20] === 1,
+    isPublished: v[21] === 1,
+    versionNumber: v[22],
+    createdAt: v[23],
+    updatedAt: v[24],
     json: {
-      tags: jsonText(r.tags, 'null'),
-      aiTags: jsonText(r.ai_tags, 'null'),
-      customMetadata: jsonText(r.custom_metadata, '{}'),
-      embeddedMetadata: jsonText(r.embedded_metadata, 'null'),
+      tags: jsonText(v[14], 'null'),
+      aiTags: jsonText(v[15], 'null'),
+      customMetadata: jsonText(v[17], '{}'),
+      embeddedMetadata: jsonText(v[18], 'null'),
     },
   };
 }
@@ -115,10 +144,16 @@ function folderFromRow(r: FoldersTable): FolderRecord {
 }
 
 export class KyselyAssetSearch implements AssetSearch {
+  private readonly listedFile: RawBuilder<unknown>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
-  ) {}
+    /** The store's array-row query, when it has one (see ArrayRowQuery). */
+    private readonly arrayRows?: ArrayRowQuery,
+  ) {
+    this.listedFile = listedFileSelect(dialect);
+  }
 
   async list(q: AssetListQuery): Promise<AssetListItem[]> {
     const out: AssetListItem[] = [];
@@ -140,8 +175,8 @@ export class KyselyAssetSearch implements AssetSearch {
     return out;
   }
 
-  private where(q: AssetListQuery, source: ListSource): Compiled {
-    const parts: Compiled[] = [q.filter ? compileFilter(q.filter, SOURCE_OF[source], this.dialect) : true];
+  private where(q: AssetListQuery, source: ListSource, opts: CompileOptions = {}): Compiled {
+    const parts: Compiled[] = [q.filter ? compileFilter(q.filter, SOURCE_OF[source], this.dialect, opts) : true];
     if (source !== 'folder' && q.fileType !== 'all') {
       parts.push(sql`${sql.ref(`${source === 'file' ? 'f' : 'v'}.file_type`)} = ${q.fileType}` as RawBuilder<never>);
     }
@@ -159,8 +194,8 @@ export class KyselyAssetSearch implements AssetSearch {
       return rows.map((r) => ({ type: 'folder', folder: folderFromRow(r) }));
     }
     if (source === 'file') {
-      const rows = await this.byKeys<ListedFileRow>('file', keys);
-      return rows.map((r) => ({ type: 'file', file: listedFileFromRow(r) }));
+      const rows = await this.filesByKey(keys);
+      return rows.map((r) => ({ type: 'file', file: listedFileFromValues(r) }));
     }
     const versions = (await this.byKeys<FileVersionsTable>('version', keys)).map(versionFromRow);
     const parents = new Map<string, FileRecord>();
@@ -196,8 +231,37 @@ export class KyselyAssetSearch implements AssetSearch {
     return rows.map((r) => r.k);
   }
 
+  /** A listed-file query's rows as arrays: LISTED_COLUMNS (as listedFileSelect selects them), then the key. */
+  private async listedValues(query: RawBuilder<unknown>): Promise<ListedFileValues[]> {
+    let rows: unknown[][];
+    if (this.arrayRows) {
+      const compiled = query.compile(this.db);
+      rows = await this.arrayRows(compiled.sql, compiled.parameters);
+    } else {
+      const result = await query.execute(this.db);
+      rows = (result.rows as Record<string, unknown>[]).map((r) => [...LISTED_COLUMNS.map((c) => r[c]), r.k__]);
+    }
+    return rows as unknown as ListedFileValues[];
+  }
+
+  /** Step two for files: listed rows for keys, in the keys' order. */
+  private async filesByKey(keys: Key[]): Promise<ListedFileValues[]> {
+    const found = new Map<unknown, ListedFileValues>();
+    const keyRef = rowKey('file', this.dialect);
+    const chunks = await Promise.all(
+      chunksOf(keys).map((part) => this.listedValues(sql`SELECT ${this.listedFile} FROM files AS f WHERE ${keyRef} IN (${sql.join(part)})`)),
+    );
+    for (const rows of chunks) for (const r of rows) found.set((r as unknown[])[KEY_AT], r);
+    const out: ListedFileValues[] = [];
+    for (const k of keys) {
+      const r = found.get(k);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
   /** Step two: whole rows for keys, in the keys' order. */
-  private async byKeys<R>(source: ListSource, keys: Key[]): Promise<R[]> {
+  private async byKeys<R>(source: Exclude<ListSource, 'file'>, keys: Key[]): Promise<R[]> {
     const found = new Map<Key, R>();
     const keyRef = rowKey(SOURCE_OF[source], this.dialect);
     for (let i = 0; i < keys.length; i += FETCH_CHUNK) {
@@ -227,6 +291,8 @@ export class KyselyAssetSearch implements AssetSearch {
     const dir = sql.raw(q.sort.dir);
     const past = sql.raw(q.sort.dir === 'ASC' ? '>' : '<');
     const chunk = Math.min(DRIVER_CHUNK_MAX, Math.max(DRIVER_CHUNK_MIN, skip + limit));
+    // The filter again, checked on a chunk of known ids: fenced EXISTS (see CompileOptions).
+    const fenced = this.dialect === 'postgres' && q.filter ? this.where(q, 'file', { fenceSubqueries: true }) : where;
     const out: ListedFile[] = [];
     let toSkip = skip;
     let cursor: { c: string; fid: string } | undefined;
@@ -251,14 +317,14 @@ export class KyselyAssetSearch implements AssetSearch {
       if (cands.length === 0) break;
       const rows = await this.filesById(
         cands.map((c) => c.fid),
-        where,
+        fenced,
       );
       for (const r of rows) {
         if (toSkip > 0) {
           toSkip--;
           continue;
         }
-        out.push(listedFileFromRow(r));
+        out.push(listedFileFromValues(r));
         if (out.length >= limit) return out;
       }
       cursor = cands[cands.length - 1];
@@ -274,21 +340,24 @@ export class KyselyAssetSearch implements AssetSearch {
    * the ids as the outer loop: without statistics the planner would rather scan an index of files
    * (say, every jpg) and look each one up in the id list.
    */
-  private async filesById(ids: string[], where: Compiled): Promise<ListedFileRow[]> {
-    const found = new Map<string, ListedFileRow>();
-    for (let i = 0; i < ids.length; i += FETCH_CHUNK) {
-      const part = ids.slice(i, i + FETCH_CHUNK);
-      const query =
-        this.dialect === 'sqlite'
-          ? sql<ListedFileRow>`SELECT ${LISTED_FILE} FROM json_each(${JSON.stringify(part)}) AS k CROSS JOIN files AS f ON f.id = k.value WHERE ${toSql(where)}`
-          : sql<ListedFileRow>`SELECT ${LISTED_FILE} FROM files AS f WHERE f.id = ANY(${part}::text[]) AND ${toSql(where)}`;
-      const { rows } = await query.execute(this.db);
-      for (const r of rows) found.set(r.id, r);
-    }
-    return ids.flatMap((id) => {
+  private async filesById(ids: string[], where: Compiled): Promise<ListedFileValues[]> {
+    const found = new Map<string, ListedFileValues>();
+    const chunks = await Promise.all(
+      chunksOf(ids).map((part) =>
+        this.listedValues(
+          this.dialect === 'sqlite'
+            ? sql`SELECT ${this.listedFile} FROM json_each(${JSON.stringify(part)}) AS k CROSS JOIN files AS f ON f.id = k.value WHERE ${toSql(where)}`
+            : sql`SELECT ${this.listedFile} FROM files AS f WHERE f.id = ANY(${part}::text[]) AND ${toSql(where)}`,
+        ),
+      ),
+    );
+    for (const rows of chunks) for (const r of rows) found.set(r[0], r);
+    const out: ListedFileValues[] = [];
+    for (const id of ids) {
       const r = found.get(id);
-      return r ? [r] : [];
-    });
+      if (r !== undefined) out.push(r);
+    }
+    return out;
   }
 
   private async count(source: ListSource, where: Compiled): Promise<number> {
@@ -299,6 +368,6 @@ export class KyselyAssetSearch implements AssetSearch {
 
 /** The list-and-search adapter on the same database as a Kysely-backed metadata store. */
 export function assetSearchFor(store: MetadataStore): AssetSearch {
-  if (store instanceof KyselyMetadataStore) return new KyselyAssetSearch(store.kysely, store.capabilities.dialect);
+  if (store instanceof KyselyMetadataStore) return new KyselyAssetSearch(store.kysely, store.capabilities.dialect, store.arrayRows);
   throw new Error('list and search need a Kysely-backed metadata store');
 }

@@ -1,6 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { KyselyMetadataStore } from '../kysely-store.js';
+import { KyselyMetadataStore, type ArrayRowQuery } from '../kysely-store.js';
 import type { Database } from '../schema.js';
 
 /**
@@ -89,7 +89,9 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Kys
     throw new DatabaseUnreachableError(`cannot connect to PostgreSQL at ${redactDatabaseUrl(opts.url)}: ${describeError(e)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const store = new KyselyMetadataStore(db, { dialect: 'postgres' });
+  // Rows as arrays (pg's rowMode) for the list page: no per-row object keyed by column name.
+  const arrayRows: ArrayRowQuery = async (text, parameters) => (await pool.query<unknown[]>({ text, values: [...parameters], rowMode: 'array' })).rows;
+  const store = new KyselyMetadataStore(db, { dialect: 'postgres' }, arrayRows);
   try {
     if (opts.migrate !== false) await store.migrate();
   } catch (e) {

@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { KyselyMetadataStore } from '../kysely-store.js';
+import { KyselyMetadataStore, type ArrayRowQuery } from '../kysely-store.js';
 import { SQLITE_WORDS_FUNCTION, wordsText } from '../../../search/index.js';
 import type { Database } from '../schema.js';
 
@@ -19,7 +19,28 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
   // words exactly as searchQuery does; see search/compile.ts.
   sqlite.function(SQLITE_WORDS_FUNCTION, { deterministic: true }, (v: unknown) => wordsText(typeof v === 'string' ? v : ''));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const store = new KyselyMetadataStore(db, { dialect: 'sqlite' });
+  const store = new KyselyMetadataStore(db, { dialect: 'sqlite' }, arrayRowsOf(db, sqlite));
   if (opts.migrate !== false) await store.migrate();
   return store;
+}
+
+/** Prepared statements kept for arrayRows; list pages repeat a few shapes of SQL. */
+const STATEMENT_CACHE_MAX = 64;
+
+/**
+ * better-sqlite3's raw mode: rows as arrays, about half the cost of its object rows. Run while
+ * holding Kysely's connection (its mutex), so it never reads in the middle of a transaction.
+ */
+function arrayRowsOf(db: Kysely<Database>, sqlite: BetterSqlite3.Database): ArrayRowQuery {
+  const statements = new Map<string, BetterSqlite3.Statement<unknown[], unknown[]>>();
+  return (text, parameters) =>
+    db.connection().execute(async () => {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= STATEMENT_CACHE_MAX) statements.clear();
+        statement = sqlite.prepare<unknown[], unknown[]>(text).raw(true);
+        statements.set(text, statement);
+      }
+      return statement.all(...parameters);
+    });
 }
