@@ -64,45 +64,59 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * What both adapters share: queues over a store, and the direct row edits that stage a dead or
+ * usurped worker. `workerStore` gives another worker its own store (a pool) where a backend allows.
+ */
+function harnessOver(
+  store: KyselyMetadataStore,
+  dialect: 'sqlite' | 'postgres',
+  workerStore: () => Promise<KyselyMetadataStore>,
+  cleanup: () => Promise<void>,
+): Harness {
+  const queues: JobQueue[] = [];
+  const jobs = new JobRepo(store.kysely, dialect);
+  const make = (s: KyselyMetadataStore, opts: Partial<DbJobQueueOptions>) => {
+    const q = new DbJobQueue(s, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
+    queues.push(q);
+    return q;
+  };
+  return {
+    store,
+    queue: (opts = {}) => make(store, opts),
+    worker: async (opts = {}) => make(await workerStore(), opts),
+    async claimByDeadWorker(jobId, leaseMs) {
+      await store.kysely
+        .updateTable('jobs')
+        .set((eb) => ({
+          status: 'running',
+          locked_by: 'dead-worker',
+          locked_until: new Date(Date.now() + leaseMs).toISOString(),
+          attempts: eb('attempts', '+', 1),
+        }))
+        .where('id', '=', jobId)
+        .execute();
+    },
+    async stealLease(jobId) {
+      await store.kysely.updateTable('jobs').set({ locked_by: 'usurper' }).where('id', '=', jobId).execute();
+      assert.equal((await jobs.get(jobId))?.lockedBy, 'usurper');
+    },
+    async close() {
+      for (const q of queues) await q.stop();
+      await cleanup();
+    },
+  };
+}
+
 const ADAPTERS: Adapter[] = [
   {
     name: 'embedded DbJobQueue (SQLite)',
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'tessera-queue-'));
       dirs.push(dir);
-      const store: KyselyMetadataStore = await openSqliteStore(join(dir, 'tessera.db'));
-      const queues: JobQueue[] = [];
-      const jobs = new JobRepo(store.kysely);
-      const queue = (opts: Partial<DbJobQueueOptions> = {}) => {
-        const q = new DbJobQueue(store, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
-        queues.push(q);
-        return q;
-      };
-      return {
-        store,
-        queue,
-        worker: async (opts = {}) => queue(opts),
-        async claimByDeadWorker(jobId, leaseMs) {
-          await store.kysely
-            .updateTable('jobs')
-            .set((eb) => ({
-              status: 'running',
-              locked_by: 'dead-worker',
-              locked_until: new Date(Date.now() + leaseMs).toISOString(),
-              attempts: eb('attempts', '+', 1),
-            }))
-            .where('id', '=', jobId)
-            .execute();
-        },
-        async stealLease(jobId) {
-          await store.kysely.updateTable('jobs').set({ locked_by: 'usurper' }).where('id', '=', jobId).execute();
-          assert.equal((await jobs.get(jobId))?.lockedBy, 'usurper');
-        },
-        async close() {
-          for (const q of queues) await q.stop();
-          await store.close();
-        },
-      };
+      const store = await openSqliteStore(join(dir, 'tessera.db'));
+      // One process owns the SQLite file: another worker shares the store.
+      return harnessOver(store, 'sqlite', async () => store, () => store.close());
     },
   },
 ];
@@ -114,43 +128,19 @@ if (await postgresForTests('the JobQueue contract')) {
       const db = await freshPgDatabase();
       const store = await openPostgresStore({ url: db.url, poolMax: 8 });
       const stores: KyselyMetadataStore[] = [store];
-      const queues: JobQueue[] = [];
-      const jobs = new JobRepo(store.kysely, 'postgres');
-      const make = (s: KyselyMetadataStore, opts: Partial<DbJobQueueOptions>) => {
-        const q = new DbJobQueue(s, { leaseMs: 2000, pollMs: 20, backoffMs: 50, ...opts });
-        queues.push(q);
-        return q;
-      };
-      return {
+      return harnessOver(
         store,
-        queue: (opts = {}) => make(store, opts),
-        async worker(opts = {}) {
+        'postgres',
+        async () => {
           const own = await openPostgresStore({ url: db.url, poolMax: 4 });
           stores.push(own);
-          return make(own, opts);
+          return own;
         },
-        async claimByDeadWorker(jobId, leaseMs) {
-          await store.kysely
-            .updateTable('jobs')
-            .set((eb) => ({
-              status: 'running',
-              locked_by: 'dead-worker',
-              locked_until: new Date(Date.now() + leaseMs).toISOString(),
-              attempts: eb('attempts', '+', 1),
-            }))
-            .where('id', '=', jobId)
-            .execute();
-        },
-        async stealLease(jobId) {
-          await store.kysely.updateTable('jobs').set({ locked_by: 'usurper' }).where('id', '=', jobId).execute();
-          assert.equal((await jobs.get(jobId))?.lockedBy, 'usurper');
-        },
-        async close() {
-          for (const q of queues) await q.stop();
+        async () => {
           for (const s of stores) await s.close();
           await db.drop();
         },
-      };
+      );
     },
   });
 }

@@ -17,9 +17,9 @@ import { S3BlobStore } from '../../src/adapters/blob/s3/index.js';
 import type { KyselyMetadataStore } from '../../src/adapters/db/kysely-store.js';
 import { openPostgresStore } from '../../src/adapters/db/postgres/index.js';
 import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
-import type { AssetState } from '../../src/ports/metadata-store.js';
 import { Library, SHARED_JOURNAL_GRACE_MS } from '../../src/services/library.js';
 import { freshPgDatabase, postgresForTests, type FreshDatabase } from '../support/pg-fresh.js';
+import { assetState } from '../support/records.js';
 
 const HOUR = 3_600_000;
 const BUCKET = 'journal-shared';
@@ -82,36 +82,7 @@ async function commitRow(store: KyselyMetadataStore, key: string): Promise<void>
   const id = randomBytes(12).toString('hex');
   const versionId = randomBytes(12).toString('hex');
   const now = new Date().toISOString();
-  const state: AssetState = {
-    name: `${id}.bin`,
-    filePath: `/${id}.bin`,
-    folderPath: '/',
-    fileType: 'non-image',
-    mime: 'application/octet-stream',
-    format: 'bin',
-    size: 2048,
-    width: null,
-    height: null,
-    hasAlpha: false,
-    bitRate: null,
-    duration: null,
-    audioCodec: null,
-    videoCodec: null,
-    tags: null,
-    aiTags: null,
-    customCoordinates: null,
-    customMetadata: {},
-    embeddedMetadata: null,
-    metadata: null,
-    description: null,
-    isPrivate: false,
-    isPublished: true,
-    blobKey: key,
-    checksum: 'x'.repeat(64),
-    versionNumber: 1,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const state = assetState({ name: `${id}.bin`, filePath: `/${id}.bin`, size: 2048, blobKey: key, checksum: 'x'.repeat(64), createdAt: now, updatedAt: now });
   await store.transaction(async (tx) => {
     await tx.insertFile({ ...state, id, currentVersionId: versionId });
     await tx.insertVersion({ ...state, id: versionId, fileId: id });

@@ -14,6 +14,7 @@ import { after, describe, test } from 'node:test';
 import type { FileRecord, VersionRecord } from '../../src/ports/metadata-store.js';
 import { Library, SHARED_JOURNAL_GRACE_MS } from '../../src/services/library.js';
 import { newId } from '../../src/util/ids.js';
+import { assetState } from '../support/records.js';
 import { recordedBackend } from '../support/scaleout.js';
 import { prepareTestBackend, startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -131,35 +132,7 @@ function rowsFor(blobKey: string, size: number, checksum: string): { file: FileR
   const now = new Date().toISOString();
   const fileId = newId();
   const versionId = newId();
-  const state = {
-    name: 'swept.bin',
-    filePath: '/swept.bin',
-    folderPath: '/',
-    fileType: 'non-image' as const,
-    mime: 'application/octet-stream',
-    format: 'bin',
-    size,
-    width: null,
-    height: null,
-    hasAlpha: false,
-    bitRate: null,
-    duration: null,
-    audioCodec: null,
-    videoCodec: null,
-    tags: null,
-    aiTags: null,
-    customCoordinates: null,
-    customMetadata: {},
-    embeddedMetadata: null,
-    description: null,
-    isPrivate: false,
-    isPublished: true,
-    blobKey,
-    checksum,
-    versionNumber: 1,
-    createdAt: now,
-    updatedAt: now,
-  };
+  const state = assetState({ name: 'swept.bin', filePath: '/swept.bin', size, blobKey, checksum, createdAt: now, updatedAt: now });
   return {
     file: { ...state, id: fileId, currentVersionId: versionId },
     version: { ...state, id: versionId, fileId },

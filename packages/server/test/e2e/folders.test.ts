@@ -24,6 +24,7 @@ import {
   execSql,
   makeJpeg,
   makePng,
+  filesIn,
   queryDb,
   sha256,
   sleep,
@@ -59,25 +60,6 @@ async function folderPaths(dataDir: string, prefix: string): Promise<string[]> {
   return (await queryDb<{ path: string }>(dataDir, 'select path from folders where substr(path, 1, ?) = ? order by path', prefix.length, prefix)).map(
     (r) => r.path,
   );
-}
-
-interface FileRow {
-  id: string;
-  file_path: string;
-  checksum: string;
-  versions: number;
-}
-
-/** Files in a subtree with their version counts, by path. */
-async function filesIn(dataDir: string, prefix: string): Promise<Map<string, FileRow>> {
-  const rows = await queryDb<FileRow>(
-    dataDir,
-    `select f.id, f.file_path, f.checksum, (select count(*) from file_versions v where v.file_id = f.id) as versions
-       from files f where substr(f.file_path, 1, ?) = ? order by f.file_path`,
-    prefix.length,
-    prefix,
-  );
-  return new Map(rows.map((r) => [r.file_path, r]));
 }
 
 /** Blob keys referenced by version rows (every version owns its bytes). */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AssetState, FileRecord } from '../../src/ports/metadata-store.js';
 import { api, openStoreFor, type Json } from '../support/e2e-helpers.js';
+import { assetState } from '../support/records.js';
 import { prepareTestBackend, startTestServer, type TestServer } from '../support/server.js';
 import { assertMatchesSchema, responseSchemaFor, specAvailable } from '../support/spec.js';
 
@@ -23,7 +24,7 @@ const vid = (n: number, v: number) => `b${'0'.repeat(20)}${v}${n.toString(16).pa
 const NASTY = 'quote " backslash \\ slash / tab \t newline \n nul-free \u0001 sep \u2028 é 日本語 🙂';
 
 function state(over: Partial<AssetState>): AssetState {
-  return {
+  return assetState({
     name: 'x.jpg',
     filePath: '/odd/x.jpg',
     folderPath: '/odd/',
@@ -33,27 +34,10 @@ function state(over: Partial<AssetState>): AssetState {
     size: 1234,
     width: 10,
     height: 20,
-    hasAlpha: false,
-    bitRate: null,
-    duration: null,
-    audioCodec: null,
-    videoCodec: null,
-    tags: null,
-    aiTags: null,
-    customCoordinates: null,
-    customMetadata: {},
-    embeddedMetadata: null,
-    metadata: null,
-    description: null,
-    isPrivate: false,
-    isPublished: true,
-    blobKey: 'k',
-    checksum: '0'.repeat(64),
-    versionNumber: 1,
     createdAt: '2024-05-01T10:00:00.000Z',
     updatedAt: '2024-05-02T10:00:00.000Z',
     ...over,
-  };
+  });
 }
 
 const FILES: AssetState[] = [

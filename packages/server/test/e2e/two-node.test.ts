@@ -29,6 +29,7 @@ import {
   makeJpeg,
   openBlobsFor,
   openStoreFor,
+  filesIn,
   queryDb,
   sleep,
   solidImage,
@@ -297,24 +298,6 @@ describe('two nodes on one PostgreSQL database and one bucket', { skip: SKIP, ti
 });
 
 // ---- helpers ----
-
-interface FileRow {
-  id: string;
-  file_path: string;
-  checksum: string;
-  versions: number;
-}
-
-async function filesIn(dataDir: string, prefix: string): Promise<Map<string, FileRow>> {
-  const rows = await queryDb<FileRow>(
-    dataDir,
-    `select f.id, f.file_path, f.checksum, (select count(*) from file_versions v where v.file_id = f.id) as versions
-       from files f where substr(f.file_path, 1, ?) = ? order by f.file_path`,
-    prefix.length,
-    prefix,
-  );
-  return new Map(rows.map((r) => [r.file_path, r]));
-}
 
 interface JobRow {
   status: string;

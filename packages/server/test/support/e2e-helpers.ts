@@ -304,6 +304,25 @@ export async function queryDb<T>(dataDir: string, sql: string, ...params: unknow
   }
 }
 
+export interface FileRow {
+  id: string;
+  file_path: string;
+  checksum: string;
+  versions: number;
+}
+
+/** Files in a subtree with their version counts, by path. */
+export async function filesIn(dataDir: string, prefix: string): Promise<Map<string, FileRow>> {
+  const rows = await queryDb<FileRow>(
+    dataDir,
+    `select f.id, f.file_path, f.checksum, (select count(*) from file_versions v where v.file_id = f.id) as versions
+       from files f where substr(f.file_path, 1, ?) = ? order by f.file_path`,
+    prefix.length,
+    prefix,
+  );
+  return new Map(rows.map((r) => [r.file_path, r]));
+}
+
 /** A JSON column as read by queryDb: text on SQLite, already parsed (jsonb) on PostgreSQL. */
 export function jsonValue<T>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;

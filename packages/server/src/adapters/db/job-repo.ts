@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { JobRecord, JobState } from '../../ports/job-queue.js';
 import type { Database, JobsTable } from './schema.js';
 
@@ -35,6 +35,12 @@ export function jobFromRow(r: JobsTable): JobRecord {
 }
 
 const changed = (res: { numUpdatedRows: bigint }) => res.numUpdatedRows > 0n;
+
+/** No worker holds the job: never claimed, or its lease lapsed (the worker died). */
+const leaseFree =
+  (now: string) =>
+  (eb: ExpressionBuilder<Database, 'jobs'>) =>
+    eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]);
 
 export class JobRepo {
   constructor(
@@ -79,61 +85,33 @@ export class JobRepo {
    */
   async claimNext(workerId: string, now: string, leaseUntil: string, types: readonly string[]): Promise<JobRecord | undefined> {
     if (types.length === 0) return undefined;
-    if (this.dialect === 'postgres') {
-      // One statement: the candidate row is locked as it is picked, and rows other workers are
-      // claiming right now are skipped instead of waited for.
-      const row = await this.db
-        .updateTable('jobs')
-        .set((eb) => ({
-          status: 'running',
-          locked_by: workerId,
-          locked_until: leaseUntil,
-          attempts: eb('attempts', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', '=', (eb) =>
-          eb
-            .selectFrom('jobs')
-            .select('id')
-            .where('status', 'in', ACTIVE)
-            .where('run_after', '<=', now)
-            .where('type', 'in', [...types])
-            .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<=', now)]))
-            .orderBy('run_after')
-            .orderBy('created_at')
-            .limit(1)
-            .forUpdate()
-            .skipLocked(),
-        )
-        .returningAll()
-        .executeTakeFirst();
-      return row && jobFromRow(row);
-    }
-    const candidates = await this.db
+    const due = this.db
       .selectFrom('jobs')
       .select('id')
       .where('status', 'in', ACTIVE)
       .where('run_after', '<=', now)
       .where('type', 'in', [...types])
-      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .where(leaseFree(now))
       .orderBy('run_after')
-      .orderBy('created_at')
-      .limit(5)
-      .execute();
-    for (const { id } of candidates) {
-      const res = await this.db
-        .updateTable('jobs')
-        .set((eb) => ({
-          status: 'running',
-          locked_by: workerId,
-          locked_until: leaseUntil,
-          attempts: eb('attempts', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', '=', id)
-        .where('status', 'in', ACTIVE)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .orderBy('created_at');
+    const claim = this.db.updateTable('jobs').set((eb) => ({
+      status: 'running',
+      locked_by: workerId,
+      locked_until: leaseUntil,
+      attempts: eb('attempts', '+', 1),
+      updated_at: now,
+    }));
+    if (this.dialect === 'postgres') {
+      // One statement: the candidate row is locked as it is picked, and rows other workers are
+      // claiming right now are skipped instead of waited for.
+      const row = await claim
+        .where('id', '=', due.limit(1).forUpdate().skipLocked())
+        .returningAll()
         .executeTakeFirst();
+      return row && jobFromRow(row);
+    }
+    for (const { id } of await due.limit(5).execute()) {
+      const res = await claim.where('id', '=', id).where('status', 'in', ACTIVE).where(leaseFree(now)).executeTakeFirst();
       if (changed(res)) return this.get(id);
     }
     return undefined;

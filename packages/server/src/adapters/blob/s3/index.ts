@@ -136,20 +136,23 @@ export class S3BlobStore implements BlobStore {
         );
         return res.ETag!;
       });
-      await this.withRetries(() =>
-        this.client.send(
-          new this.sdk.CompleteMultipartUploadCommand({
-            Bucket: this.bucket,
-            Key,
-            UploadId,
-            MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-          }),
-        ),
-      );
+      await this.withRetries(() => this.completeUpload(Key, UploadId, etags));
     } catch (e) {
       await this.abortUpload(Key, UploadId);
       throw e;
     }
+  }
+
+  /** Joins the uploaded (or copied) parts, numbered in order, into the object. */
+  private async completeUpload(Key: string, UploadId: string, etags: string[]): Promise<void> {
+    await this.client.send(
+      new this.sdk.CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key,
+        UploadId,
+        MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+      }),
+    );
   }
 
   /** Best effort: parts of an abandoned upload cost storage, but the failure that got us here matters more. */
@@ -220,14 +223,7 @@ export class S3BlobStore implements BlobStore {
         );
         return res.CopyPartResult!.ETag!;
       });
-      await this.client.send(
-        new this.sdk.CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key,
-          UploadId,
-          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
-        }),
-      );
+      await this.completeUpload(Key, UploadId, etags);
     } catch (e) {
       await this.abortUpload(Key, UploadId);
       throw e;
