@@ -11,15 +11,8 @@ import ImageKit from '@imagekit/nodejs';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { api, jsonValue, makePng, queryDb, seedAITags, sleep, upload, type Json } from '../support/e2e-helpers.js';
 import { STUB_KEYS, waitFor, webhookReceiver, type Received } from '../support/provider-stubs.js';
-import { SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
+import { FILE_EVENT_SCHEMA, SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
 
-const EVENT_SCHEMA: Record<string, string> = {
-  'file.created': 'FileCreateEvent',
-  'file.updated': 'FileUpdateEvent',
-  'file.deleted': 'FileDeleteEvent',
-  'file-version.created': 'FileVersionCreateEvent',
-  'file-version.deleted': 'FileVersionDeleteEvent',
-};
 
 type Receiver = Awaited<ReturnType<typeof webhookReceiver>>;
 
@@ -39,7 +32,7 @@ function events(r: { received: Received[] }): Json[] {
   return r.received.map((raw) => {
     const event = sdk.webhooks.unwrap(raw.body, { headers: raw.headers, key: STUB_KEYS.webhookSecret }) as unknown as Json;
     assert.equal(raw.headers['webhook-id'], event.id);
-    assertMatchesSchema(event, EVENT_SCHEMA[event.type as string]!);
+    assertMatchesSchema(event, FILE_EVENT_SCHEMA[event.type as string]!);
     return event;
   });
 }

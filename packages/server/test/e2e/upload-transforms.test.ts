@@ -13,15 +13,15 @@ import sharp from 'sharp';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { assertApiError, assertNothingStored, makeJpeg, sha256, snapshot, upload, type Json } from '../support/e2e-helpers.js';
 import { STUB_KEYS, waitFor, webhookReceiver, type Received } from '../support/provider-stubs.js';
-import { SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
+import { FILE_EVENT_SCHEMA, SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
 
 const EVENT_SCHEMA: Record<string, string> = {
   'upload.pre-transform.success': 'UploadPreTransformSuccessEvent',
   'upload.pre-transform.error': 'UploadPreTransformErrorEvent',
   'upload.post-transform.success': 'UploadPostTransformSuccessEvent',
   'upload.post-transform.error': 'UploadPostTransformErrorEvent',
-  'file.created': 'FileCreateEvent',
-  'file-version.created': 'FileVersionCreateEvent',
+  'file.created': FILE_EVENT_SCHEMA['file.created']!,
+  'file-version.created': FILE_EVENT_SCHEMA['file-version.created']!,
 };
 
 describe('upload pre- and post-transformations', { timeout: 180_000, skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {

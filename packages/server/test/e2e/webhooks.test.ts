@@ -11,7 +11,7 @@ import type { WebhookDeliveriesTable } from '../../src/adapters/db/schema.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { api, queryDb, upload } from '../support/e2e-helpers.js';
 import { STUB_KEYS, startProviderStubs, subjectOnPlainBackground, waitFor, webhookReceiver, type ProviderStubs, type Received } from '../support/provider-stubs.js';
-import { SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
+import { FILE_EVENT_SCHEMA, SPEC_MISSING_MESSAGE, assertMatchesSchema, specAvailable } from '../support/spec.js';
 
 type Json = Record<string, any>;
 
@@ -22,13 +22,6 @@ function deliveries(dataDir: string, where = '1 = 1', params: unknown[] = []): P
   return queryDb<DeliveryRow>(dataDir, `select * from webhook_deliveries where ${where} order by created_at, attempt`, ...params);
 }
 
-const EVENT_SCHEMA: Record<string, string> = {
-  'file.created': 'FileCreateEvent',
-  'file.updated': 'FileUpdateEvent',
-  'file.deleted': 'FileDeleteEvent',
-  'file-version.created': 'FileVersionCreateEvent',
-  'file-version.deleted': 'FileVersionDeleteEvent',
-};
 
 describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () => {
   let stubs: ProviderStubs;
@@ -56,7 +49,7 @@ describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () 
       const event = client.webhooks.unwrap(raw.body, { headers: raw.headers, key: STUB_KEYS.webhookSecret }) as unknown as Json;
       assert.equal(raw.headers['webhook-id'], event.id, 'webhook-id header is the event id');
       assert.equal(raw.headers['content-type'], 'application/json');
-      assertMatchesSchema(event, EVENT_SCHEMA[event.type]!);
+      assertMatchesSchema(event, FILE_EVENT_SCHEMA[event.type]!);
       assert.equal(new Date(event.created_at).toISOString(), event.created_at);
       return { raw, event };
     });
@@ -149,7 +142,7 @@ describe('webhooks', { skip: specAvailable ? false : SPEC_MISSING_MESSAGE }, () 
     assert.ok(log.length >= 5);
     for (const d of log) {
       assert.equal(d.status_code, 200);
-      assert.ok(EVENT_SCHEMA[d.event_type], d.event_type);
+      assert.ok(FILE_EVENT_SCHEMA[d.event_type], d.event_type);
     }
   });
 });

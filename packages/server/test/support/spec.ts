@@ -394,3 +394,12 @@ function walk(value: Json, schemas: Json[], at: string): Undeclared[] {
   }
   return out;
 }
+
+/** The spec's schema for each file event a webhook receiver may get. */
+export const FILE_EVENT_SCHEMA: Readonly<Record<string, string>> = {
+  'file.created': 'FileCreateEvent',
+  'file.updated': 'FileUpdateEvent',
+  'file.deleted': 'FileDeleteEvent',
+  'file-version.created': 'FileVersionCreateEvent',
+  'file-version.deleted': 'FileVersionDeleteEvent',
+};
