@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
+import { makePhoto } from './photo.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,26 +121,6 @@ function start(cmd, argv, env = {}, onLine = () => {}) {
 async function stopAll() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
-}
-
-/** A photo-like test image: smooth colour fields, edges and fine noise (JPEG q85). */
-async function makeImage(path) {
-  const w = 2725;
-  const h = 2225;
-  const raw = Buffer.alloc(w * h * 3);
-  let seed = 7;
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      const n = (seed >> 16) % 24;
-      const i = (y * w + x) * 3;
-      const band = Math.floor(x / 340) + Math.floor(y / 280);
-      raw[i] = (128 + 100 * Math.sin(x / 210 + band) + n) & 255;
-      raw[i + 1] = (128 + 90 * Math.cos(y / 170 - band / 2) + n) & 255;
-      raw[i + 2] = (((x * y) >> 12) + 60 * Math.sin((x + y) / 90) + 100 + n) & 255;
-    }
-  }
-  await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).blur(0.6).jpeg({ quality: 85 }).toFile(path);
 }
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -263,7 +244,7 @@ try {
   const imgDir = join(work, 'img');
   mkdirSync(imgDir);
   const imgPath = join(imgDir, 'photo.jpg');
-  await makeImage(imgPath);
+  await makePhoto(imgPath);
   const imgBytes = readFileSync(imgPath);
   log(`image: 2725x2225 JPEG, ${imgBytes.length} bytes`);
 

@@ -466,6 +466,20 @@ describe('trim, rotation, flip', () => {
     }
   });
 
+  test('header facts of an earlier render give the same output without reading the header again', async () => {
+    const tagged = await sharp(QUAD).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
+    for (const [input, tr] of [[tagged, 'w-200'], [QUAD_JPG, 'w-120,h-90,f-webp'], [QUAD, 'orig-true']] as const) {
+      const first = await run(tr, input);
+      assert.equal(first.facts.width, 400);
+      // The facts carry what rendering needs, not the header's EXIF or ICC blobs.
+      assert.equal('exif' in first.facts, false);
+      const again = await run(tr, input, { facts: first.facts });
+      assert.ok(again.data.equals(first.data), tr);
+      assert.deepEqual([again.width, again.height, again.format], [first.width, first.height, first.format]);
+      if (input === tagged) assert.deepEqual([again.width, again.height], [200, 267], 'EXIF orientation still applies');
+    }
+  });
+
   test('fl-h mirrors, fl-v flips', async () => {
     near((await pixels((await run('fl-h,f-png')).data)).at(10, 10), GREEN);
     near((await pixels((await run('fl-v,f-png')).data)).at(10, 10), BLUE);
