@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { LocalBlobStore } from './adapters/blob/local/index.js';
 import { DiskDeliveryCache } from './adapters/cache/disk-cache.js';
@@ -27,7 +28,7 @@ import { pgRateLimiterFor } from './adapters/ratelimit/pg.js';
 import type { Config } from './config/index.js';
 import { enforceRateLimit, type RouteDeps } from './http/context.js';
 import { requirePrivateKey } from './http/plugins/auth.js';
-import { onFrameworkError, registerErrorHandling } from './http/plugins/errors.js';
+import { onFrameworkError, registerErrorHandling, registerNotFoundHandler } from './http/plugins/errors.js';
 import { encodeFilePath, fileDetails, uploadResponse } from './http/presenters/files.js';
 import { accountsRoutes } from './http/routes/accounts.js';
 import { assetsRoutes } from './http/routes/assets.js';
@@ -331,10 +332,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     health: () => store.ping(),
   };
 
+  // Request ids: a random prefix per process, so ids of several nodes or runs do not collide, and a
+  // counter (formatting a random number cost 0.4 µs of every request, a cache hit's included).
+  const requestIdPrefix = randomBytes(5).toString('hex');
+  let requestCount = 0;
   const server = Fastify({
     logger: overrides.logger === false ? false : { level: config.logLevel },
     bodyLimit: 10 * 1024 * 1024,
-    genReqId: () => Math.random().toString(36).slice(2, 12) + Date.now().toString(36),
+    genReqId: () => requestIdPrefix + (++requestCount).toString(36),
     // Long uploads must not be cut off by the default request timeout.
     requestTimeout: 0,
     return503OnClosing: true,
@@ -342,13 +347,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   });
   if (swept.removed > 0) server.log.info({ removed: swept.removed }, 'removed orphan blobs left by an interrupted write');
   registerErrorHandling(server);
-  await server.register(multipart, { throwFileSizeLimit: true });
   // Browsers upload directly with client-side auth, and the media library UI calls the API from
-  // its own origin; auth is by key, never by cookie, so any origin may call.
+  // its own origin; auth is by key, never by cookie, so any origin may call. The lists are given as the
+  // header values they become: the plugin would join an array on every request.
   await server.register(cors, {
     origin: '*',
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    exposedHeaders: ['X-RateLimit-Limit', 'X-RateLimit-Reset', 'X-RateLimit-Interval', 'Retry-After', 'x-request-id', 'ETag', 'Content-Range'],
+    methods: 'GET, HEAD, POST, PUT, PATCH, DELETE',
+    exposedHeaders: 'X-RateLimit-Limit, X-RateLimit-Reset, X-RateLimit-Interval, Retry-After, x-request-id, ETag, Content-Range',
   });
 
   server.get('/healthz', async (_req, reply) => {
@@ -360,24 +365,32 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     }
   });
 
-  await server.register(uploadRoutes(deps));
-  // Management API: private-key auth and rate limits for every route in this scope.
-  await server.register(async (scope) => {
-    scope.addHook('onRequest', async (req) => {
-      requirePrivateKey(req, config.privateKey);
-      await enforceRateLimit(deps, req, 'private');
+  // The API and everything no route matches, with multipart bodies. @fastify/multipart hooks every
+  // request of its scope (a close listener, a cleanup after the response): a sixth of a cached
+  // delivery's CPU, so delivery routes are registered outside this scope.
+  await server.register(async (api) => {
+    await api.register(multipart, { throwFileSizeLimit: true });
+    registerNotFoundHandler(api);
+    await api.register(uploadRoutes(deps));
+    // Management API: private-key auth and rate limits for every route in this scope.
+    await api.register(async (scope) => {
+      scope.addHook('onRequest', async (req) => {
+        requirePrivateKey(req, config.privateKey);
+        await enforceRateLimit(deps, req, 'private');
+      });
+      await scope.register(filesRoutes(deps));
+      await scope.register(cacheRoutes(deps));
+      await scope.register(metadataRoutes(deps));
+      await scope.register(assetsRoutes(deps));
+      await scope.register(bulkRoutes(deps));
+      await scope.register(foldersRoutes(deps));
+      await scope.register(bulkJobsRoutes(deps));
+      await scope.register(customMetadataFieldsRoutes(deps));
+      await scope.register(accountsRoutes(deps));
+      await scope.register(savedExtensionsRoutes(deps));
     });
-    await scope.register(filesRoutes(deps));
-    await scope.register(cacheRoutes(deps));
-    await scope.register(metadataRoutes(deps));
-    await scope.register(assetsRoutes(deps));
-    await scope.register(bulkRoutes(deps));
-    await scope.register(foldersRoutes(deps));
-    await scope.register(bulkJobsRoutes(deps));
-    await scope.register(customMetadataFieldsRoutes(deps));
-    await scope.register(accountsRoutes(deps));
-    await scope.register(savedExtensionsRoutes(deps));
   });
+  // GET and HEAD only: no body to parse, no multipart hooks.
   await server.register(deliveryRoutes(deps));
   // Jobs left unfinished by the last run (or by a dead worker) resume from their last checkpoint.
   jobs.start();

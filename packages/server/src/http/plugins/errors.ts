@@ -19,6 +19,7 @@ const FASTIFY_MESSAGES: Record<string, string> = {
 /**
  * One handler turns every error into ImageKit's `{ message, help }`. Unknown errors become a
  * generic 500 carrying the request id, logged with the stack; the stack never reaches the wire.
+ * Set on the root instance, so every scope inherits it.
  */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
@@ -51,7 +52,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .status(500)
       .send({ message: `Internal server error. Quote request id ${req.id} when reporting it.`, help: DEFAULT_HELP });
   });
+}
 
+/**
+ * Requests no route matches: `{message, help}` with 404. Runs with the hooks and body parsers of
+ * the scope it is set in (set without a prefix, it answers for the whole server).
+ */
+export function registerNotFoundHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     reply.status(404).send({ message: `No route for ${req.method} ${req.url.split('?')[0]}.`, help: DEFAULT_HELP });
   });

@@ -1,5 +1,7 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DEFAULT_HELP } from '../../errors/index.js';
+import type { DeliveryInput } from '../../services/delivery-service.js';
 import type { RouteDeps } from '../context.js';
 
 /** Parses a single `bytes=` range; undefined for none or anything we do not serve as a range. */
@@ -23,9 +25,9 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 /** Client hints for w-auto / dpr-auto: `Sec-CH-Width` / `Sec-CH-DPR`, or their older names. */
-function clientHints(req: FastifyRequest): { width?: number; dpr?: number } | undefined {
-  const w = Number(req.headers['sec-ch-width'] ?? req.headers.width);
-  const d = Number(req.headers['sec-ch-dpr'] ?? req.headers.dpr);
+function clientHints(headers: IncomingHttpHeaders): { width?: number; dpr?: number } | undefined {
+  const w = Number(headers['sec-ch-width'] ?? headers.width);
+  const d = Number(headers['sec-ch-dpr'] ?? headers.dpr);
   if (!(w > 0) && !(d > 0)) return undefined;
   const out: { width?: number; dpr?: number } = {};
   if (w > 0) out.width = Math.round(w);
@@ -44,15 +46,16 @@ export function deliveryRoutes(deps: RouteDeps) {
       deps.usage.recordRequest();
       const raw = req.raw.url ?? req.url;
       const q = raw.indexOf('?');
-      const accept = req.headers.accept;
-      const hints = clientHints(req);
-      const res = await deps.delivery.deliver({
+      const headers = req.headers;
+      const input: DeliveryInput = {
         rawPath: q === -1 ? raw : raw.slice(0, q),
         rawQuery: q === -1 ? '' : raw.slice(q + 1),
-        accept,
-        host: req.headers.host,
-        ...(hints ? { clientHints: hints } : {}),
-      });
+        accept: headers.accept,
+        host: headers.host,
+      };
+      const hints = clientHints(headers);
+      if (hints) input.clientHints = hints;
+      const res = await deps.delivery.deliver(input);
       reply.header('content-type', res.mime);
       reply.header('etag', res.etag);
       reply.header('accept-ranges', 'bytes');
@@ -61,9 +64,9 @@ export function deliveryRoutes(deps: RouteDeps) {
       if (res.vary) reply.header('vary', res.vary);
       if (res.cache) reply.header('x-tessera-cache', res.cache);
       if (res.headers) for (const [k, v] of Object.entries(res.headers)) reply.header(k, v);
-      const inm = req.headers['if-none-match'];
+      const inm = headers['if-none-match'];
       if (inm && inm.split(',').some((t) => t.trim() === res.etag || t.trim() === '*')) return reply.status(304).send();
-      const range = parseRange(req.headers.range, res.size);
+      const range = parseRange(headers.range, res.size);
       if (range === 'unsatisfiable') {
         reply.header('content-range', `bytes */${res.size}`);
         // content-type was set to the file's; the error body is JSON.

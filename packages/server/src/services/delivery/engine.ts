@@ -13,7 +13,7 @@ import type { AssetState, FileRecord } from '../../ports/metadata-store.js';
 import type { OriginFetcher } from '../../ports/origin-fetcher.js';
 import type { PurgeStore } from '../../ports/purge-store.js';
 import { canonicalTransformation, parseTransformation, type OutputFormat, type TransformStep } from '../../transform/parse/index.js';
-import { accepts, renderImage, type RenderInput, type RenderLimits, type RenderResult } from '../../transform/pipeline/index.js';
+import { accepts, renderImage, type RenderInput, type RenderLimits, type RenderResult, type SourceFacts } from '../../transform/pipeline/index.js';
 import { newId, nowIso } from '../../util/ids.js';
 import type { DeliveryEndpoint } from '../account-service.js';
 import type { Library } from '../library.js';
@@ -112,6 +112,9 @@ interface ParsedTr {
   /** Media-library paths of image layers, sorted. */
   overlays: string[];
   usesHints: boolean;
+  /** The Vary header of its responses when the format was negotiated, and when it was not. */
+  varyNegotiated: string | undefined;
+  varyFixed: string | undefined;
 }
 
 const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000';
@@ -119,14 +122,37 @@ const PUBLIC_CACHE_CONTROL = 'public, max-age=31536000';
 const READ_WHOLE_MAX = 1024 * 1024;
 const PARSE_MEMO_MAX = 4096;
 const FILE_MEMO_MAX = 4096;
+const KEY_MEMO_MAX = 4096;
+/** Longer key texts are hashed every time: the memo must not hold a few thousand huge query strings. */
+const KEY_MEMO_TEXT_MAX = 1024;
+const ACCEPT_MEMO_MAX = 256;
+const ACCEPT_MEMO_TEXT_MAX = 512;
+const FACTS_MEMO_MAX = 4096;
 const NOT_FOUND = 'The requested file does not exist.';
 
 // One-shot hashing where the runtime has it (Node ≥ 20.12): no Hash object per key.
 const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64url') => string }).hash;
 
+/** Cache keys by their text: a hit looks its key up instead of hashing it (hashing was a third of the engine's work on a hit). */
+const keyMemo = new Map<string, string>();
+
 function keyOf(parts: ReadonlyArray<string | number>): string {
   const text = parts.join('\u0000');
-  return oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
+  const known = keyMemo.get(text);
+  if (known !== undefined) return known;
+  const key = oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
+  if (text.length <= KEY_MEMO_TEXT_MAX) {
+    if (keyMemo.size >= KEY_MEMO_MAX) keyMemo.delete(keyMemo.keys().next().value as string);
+    keyMemo.set(text, key);
+  }
+  return key;
+}
+
+function varyOf(negotiated: boolean, usesHints: boolean): string | undefined {
+  const v: string[] = [];
+  if (negotiated) v.push('Accept');
+  if (usesHints) v.push('Sec-CH-Width', 'Sec-CH-DPR');
+  return v.length === 0 ? undefined : v.join(', ');
 }
 
 function overlayPaths(steps: readonly TransformStep[], out: Set<string>): Set<string> {
@@ -165,6 +191,10 @@ export class DeliveryEngine {
   private readonly originFlights = new SingleFlight<CacheEntry | null>();
   private readonly parsed = new Map<string, ParsedTr | ApiError>();
   private readonly files = new Map<string, { gen: number; file: FileRecord | undefined }>();
+  /** The f-auto class of each Accept header seen: browsers send a handful of distinct ones. */
+  private readonly acceptClasses = new Map<string, string>();
+  /** Header facts of sources by content checksum: a miss on a known original skips reading its header. */
+  private readonly facts = new Map<string, SourceFacts>();
   private readonly rootPrefix: string;
   private readonly unsubscribe: () => void;
   private renders = 0;
@@ -198,7 +228,12 @@ export class DeliveryEngine {
     }
     const parsed = url.tr === '' ? null : this.parse(url.tr);
 
-    const file = url.sourcePath.endsWith('/') ? undefined : await this.fileByPath(url.sourcePath);
+    let file: FileRecord | undefined;
+    if (!url.sourcePath.endsWith('/')) {
+      // A remembered file costs no promise.
+      const known = this.rememberedFile(url.sourcePath);
+      file = known ? known.file : await this.fileByPath(url.sourcePath);
+    }
     if (file) {
       // Records are passed as they are: copying one (dozens of fields) per request costs more than the rest of a hit.
       let asset: AssetState = file;
@@ -229,13 +264,19 @@ export class DeliveryEngine {
     return this.originDelivery(endpoint, url, parsed, input, signed);
   }
 
+  /** The lookup of a path remembered since the library last changed, if any. */
+  private rememberedFile(path: string): { file: FileRecord | undefined } | undefined {
+    const gen = this.o.libraryGeneration?.();
+    if (gen === undefined) return undefined;
+    const m = this.files.get(path);
+    return m && m.gen === gen ? m : undefined;
+  }
+
   /** The library file at a path, remembered until the library changes. */
   private async fileByPath(path: string): Promise<FileRecord | undefined> {
+    const known = this.rememberedFile(path);
+    if (known) return known.file;
     const gen = this.o.libraryGeneration?.();
-    if (gen !== undefined) {
-      const m = this.files.get(path);
-      if (m && m.gen === gen) return m.file;
-    }
     const file = await this.o.lib.store.repo.getFileByPath(path);
     if (gen !== undefined) {
       if (this.files.size >= FILE_MEMO_MAX) this.files.delete(this.files.keys().next().value as string);
@@ -285,6 +326,8 @@ export class DeliveryEngine {
         format,
         overlays: [...overlayPaths(steps, new Set())].sort(),
         usesHints,
+        varyNegotiated: varyOf(true, usesHints),
+        varyFixed: varyOf(false, usesHints),
       };
     } catch (e) {
       if (!isApiError(e)) throw e;
@@ -299,16 +342,19 @@ export class DeliveryEngine {
   /** '' when the output format is fixed; else the class f-auto picks for this Accept header. */
   private formatClass(p: ParsedTr, accept: string | undefined): string {
     if ((p.format ?? 'auto') !== 'auto') return '';
-    if (this.o.autoAvif && accepts(accept, 'image/avif')) return 'avif';
-    if (accepts(accept, 'image/webp')) return 'webp';
-    return 'orig';
+    const header = accept ?? '';
+    const known = this.acceptClasses.get(header);
+    if (known !== undefined) return known;
+    const cls = this.o.autoAvif && accepts(header, 'image/avif') ? 'avif' : accepts(header, 'image/webp') ? 'webp' : 'orig';
+    if (header.length <= ACCEPT_MEMO_TEXT_MAX) {
+      if (this.acceptClasses.size >= ACCEPT_MEMO_MAX) this.acceptClasses.delete(this.acceptClasses.keys().next().value as string);
+      this.acceptClasses.set(header, cls);
+    }
+    return cls;
   }
 
   private vary(p: ParsedTr, negotiated: boolean): string | undefined {
-    const v: string[] = [];
-    if (negotiated) v.push('Accept');
-    if (p.usesHints) v.push('Sec-CH-Width', 'Sec-CH-DPR');
-    return v.length === 0 ? undefined : v.join(', ');
+    return negotiated ? p.varyNegotiated : p.varyFixed;
   }
 
   private hintsPart(p: ParsedTr, input: DeliveryInput): string {
@@ -349,7 +395,7 @@ export class DeliveryEngine {
       throw badRequest(`Transformations are available for images only; ${asset.filePath} is ${asset.mime}. Request it without tr.`);
     }
     const fmtClass = this.formatClass(p, input.accept);
-    const overlayTag = await this.overlayTag(p);
+    const overlayTag = p.overlays.length === 0 ? '' : await this.overlayTag(p);
     const key = keyOf([
       'L',
       endpoint.pathPrefix,
@@ -374,7 +420,8 @@ export class DeliveryEngine {
     return this.variant(key, info, p, input, cacheControl, async (limited) => {
       const blobs = this.o.lib.blobs;
       const local = blobs.localPath(asset.blobKey);
-      if (local) return limited(() => this.render({ path: local }, p, input, asset.customCoordinates));
+      const content = `L${asset.checksum}`;
+      if (local) return limited(() => this.render({ path: local }, content, p, input, asset.customCoordinates));
       // Bytes not on this disk (S3): sharp wants random access, so the original is downloaded to a
       // temp file first — streamed, outside the transform cap — and removed once rendered.
       const tmp = this.o.cache.tempPath();
@@ -384,7 +431,7 @@ export class DeliveryEngine {
         } catch (e) {
           throw new ApiError('INTERNAL', 'The bytes of this file could not be read from storage.', { cause: e });
         }
-        return await limited(() => this.render({ path: tmp }, p, input, asset.customCoordinates));
+        return await limited(() => this.render({ path: tmp }, content, p, input, asset.customCoordinates));
       } finally {
         await rm(tmp, { force: true });
       }
@@ -411,9 +458,11 @@ export class DeliveryEngine {
     return streamToBuffer(await this.o.lib.blobs.get(f.blobKey), this.o.limits.maxOverlayBytes);
   }
 
-  private render(source: RenderInput, p: ParsedTr, input: DeliveryInput, customCoordinates: string | null): Promise<RenderResult> {
+  /** Renders `source`, whose bytes are identified by `content` (a checksum of them, for the facts memo). */
+  private async render(source: RenderInput, content: string, p: ParsedTr, input: DeliveryInput, customCoordinates: string | null): Promise<RenderResult> {
     this.renders++;
-    return renderImage(source, p.steps, {
+    const known = this.facts.get(content);
+    const result = await renderImage(source, p.steps, {
       accept: input.accept,
       customCoordinates,
       limits: this.o.limits,
@@ -422,7 +471,13 @@ export class DeliveryEngine {
       defaultFormat: 'auto',
       autoAvif: this.o.autoAvif,
       defaultQuality: 80,
+      ...(known ? { facts: known } : {}),
     });
+    if (!known) {
+      if (this.facts.size >= FACTS_MEMO_MAX) this.facts.delete(this.facts.keys().next().value as string);
+      this.facts.set(content, result.facts);
+    }
+    return result;
   }
 
   // -- the variant cache -----------------------------------------------------------------------
@@ -517,7 +572,7 @@ export class DeliveryEngine {
     return this.variant(key, info, p, input, cacheControl, (limited) =>
       limited(() => {
         const data = this.o.cache.peekMemory(entry);
-        return this.render(data ? { buffer: data } : { path: entry.path }, p, input, null);
+        return this.render(data ? { buffer: data } : { path: entry.path }, `O${entry.etag}`, p, input, null);
       }),
     );
   }

@@ -59,6 +59,8 @@ export function safeDecode(s: string): string {
 }
 
 export function decodePath(raw: string): string {
+  // Nothing to decode (the common case): decodeURIComponent would return the same string, slower.
+  if (!raw.includes('%')) return raw;
   try {
     return decodeURIComponent(raw);
   } catch {
