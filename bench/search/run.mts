@@ -42,6 +42,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'sqlite' },
     'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/tessera_bench_search' },
     explain: { type: 'boolean', default: false },
+    'server-node-args': { type: 'string' },
     regenerate: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -61,6 +62,8 @@ if (args.help) {
   --database-url U with --backend postgres: the bench database, created and kept like the data dir
                    (default postgres://postgres@127.0.0.1:5432/tessera_bench_search); the script only
                    ever drops a database it created itself
+  --server-node-args='A B'  extra node options for the server process, e.g. --server-node-args='--cpu-prof --cpu-prof-dir=/tmp/p'
+                   (the server is stopped with SIGTERM, so a CPU profile is written)
   --explain        PostgreSQL only: instead of timing, run each query once through the server's list
                    code and print EXPLAIN (ANALYZE, BUFFERS) of every SQL statement it sends
 `);
@@ -168,7 +171,8 @@ async function freePort(): Promise<number> {
 async function startServer(): Promise<{ base: string; child: ChildProcess }> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [TESSERA_BIN, 'serve'], {
+  const nodeArgs = args['server-node-args']?.split(/\s+/).filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, TESSERA_BIN, 'serve'], {
     env: {
       ...process.env,
       TESSERA_PORT: String(port),
