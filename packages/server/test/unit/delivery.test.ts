@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ImageKit from '@imagekit/nodejs';
@@ -250,6 +250,22 @@ describe('the disk cache', () => {
     assert.equal(again.get('key1'), undefined);
     assert.equal(again.stats().entries, 0);
     await again.close();
+  });
+
+  test('a write that fails leaves nothing cached and still hands the bytes back', async () => {
+    const root = join(mkdtempSync(join(tmpdir(), 'tessera-cache-')), 'c');
+    const errors: unknown[] = [];
+    const cache = await DiskDeliveryCache.open({ root, maxBytes: 10_000, memoryMaxBytes: 0, onError: (e) => errors.push(e) });
+    // The temp dir replaced by a file: every write into it fails (ENOTDIR), as on a broken disk.
+    rmSync(join(root, 'tmp'), { recursive: true });
+    writeFileSync(join(root, 'tmp'), 'not a directory');
+    const e = await cache.put('key1', info('/demo/a.jpg'), bytes(100), cache.writeToken());
+    assert.equal(e.size, 100);
+    assert.match(e.etag, /^"[A-Za-z0-9_-]{27}"$/);
+    assert.equal(cache.get('key1'), undefined);
+    assert.equal(cache.stats().entries, 0);
+    assert.equal(errors.length, 1);
+    await cache.close();
   });
 
   test('least-recently-used entries go first when the total passes maxBytes', async () => {

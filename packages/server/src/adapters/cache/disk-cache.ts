@@ -184,8 +184,17 @@ export class DiskDeliveryCache implements DeliveryCache {
     const etag = `"${etagOf(data)}"`;
     if (!this.storable(data.length, token)) return new Entry(key, info, data.length, etag, '');
     const tmp = this.tempPath();
-    await writeFile(tmp, data);
-    const entry = await this.settle(key, info, tmp, data.length, etag, token);
+    let entry: Entry;
+    try {
+      await writeFile(tmp, data);
+      entry = await this.settle(key, info, tmp, data.length, etag, token);
+    } catch (err) {
+      // A full or failing disk must not fail the request that rendered these bytes: they are
+      // served from memory this once, and the next request renders again.
+      this.opts.onError?.(err);
+      await rm(tmp, { force: true }).catch(() => undefined);
+      return new Entry(key, info, data.length, etag, '');
+    }
     if (entry.path !== tmp) this.remember(key, data);
     return entry;
   }
@@ -197,7 +206,14 @@ export class DiskDeliveryCache implements DeliveryCache {
       this.doom(file);
       return new Entry(key, info, size, etag, '', file);
     }
-    return this.settle(key, info, file, size, etag, token);
+    try {
+      return await this.settle(key, info, file, size, etag, token);
+    } catch (err) {
+      // As in put: served once from where it is, not cached.
+      this.opts.onError?.(err);
+      this.doom(file);
+      return new Entry(key, info, size, etag, '', file);
+    }
   }
 
   evict(target: PurgeTarget): number {
