@@ -119,22 +119,33 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async multipartUpload(Key: string, localPath: string, size: number): Promise<void> {
-    const partSize = Math.max(this.partSize, Math.ceil(size / MAX_PARTS));
+    await this.inParts(Key, size, Math.max(this.partSize, Math.ceil(size / MAX_PARTS)), async (UploadId, PartNumber, start, end) => {
+      const res = await withFileRange(localPath, { start, end }, (Body) =>
+        this.client.send(new this.sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber, Body, ContentLength: end - start + 1 })),
+      );
+      return res.ETag!;
+    });
+  }
+
+  /**
+   * A multipart upload of `size` bytes in parts of `partSize`: `sendPart` uploads (or copies) one
+   * part and returns its ETag. Parts go `partConcurrency` at a time, each retried on its own; any
+   * failure aborts the upload, so no half-written object or orphan parts stay behind.
+   */
+  private async inParts(
+    Key: string,
+    size: number,
+    partSize: number,
+    sendPart: (UploadId: string, PartNumber: number, start: number, end: number) => Promise<string>,
+  ): Promise<void> {
     const count = Math.ceil(size / partSize);
     const created = await this.client.send(new this.sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
     const UploadId = created.UploadId!;
     try {
-      const etags = await mapBounded(count, this.partConcurrency, async (i) => {
+      const etags = await mapBounded(count, this.partConcurrency, (i) => {
         const start = i * partSize;
         const end = Math.min(size, start + partSize) - 1;
-        const res = await this.withRetries(() =>
-          withFileRange(localPath, { start, end }, (Body) =>
-            this.client.send(
-              new this.sdk.UploadPartCommand({ Bucket: this.bucket, Key, UploadId, PartNumber: i + 1, Body, ContentLength: end - start + 1 }),
-            ),
-          ),
-        );
-        return res.ETag!;
+        return this.withRetries(() => sendPart(UploadId, i + 1, start, end));
       });
       await this.withRetries(() => this.completeUpload(Key, UploadId, etags));
     } catch (e) {
@@ -201,33 +212,12 @@ export class S3BlobStore implements BlobStore {
       return;
     }
     // Beyond 5 GiB CopyObject refuses: copy server-side in ranges.
-    const partSize = Math.max(512 * MiB, Math.ceil(size / MAX_PARTS));
-    const count = Math.ceil(size / partSize);
-    const created = await this.client.send(new this.sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key }));
-    const UploadId = created.UploadId!;
-    try {
-      const etags = await mapBounded(count, this.partConcurrency, async (i) => {
-        const start = i * partSize;
-        const end = Math.min(size, start + partSize) - 1;
-        const res = await this.withRetries(() =>
-          this.client.send(
-            new this.sdk.UploadPartCopyCommand({
-              Bucket: this.bucket,
-              Key,
-              UploadId,
-              PartNumber: i + 1,
-              CopySource: source,
-              CopySourceRange: `bytes=${start}-${end}`,
-            }),
-          ),
-        );
-        return res.CopyPartResult!.ETag!;
-      });
-      await this.completeUpload(Key, UploadId, etags);
-    } catch (e) {
-      await this.abortUpload(Key, UploadId);
-      throw e;
-    }
+    await this.inParts(Key, size, Math.max(512 * MiB, Math.ceil(size / MAX_PARTS)), async (UploadId, PartNumber, start, end) => {
+      const res = await this.client.send(
+        new this.sdk.UploadPartCopyCommand({ Bucket: this.bucket, Key, UploadId, PartNumber, CopySource: source, CopySourceRange: `bytes=${start}-${end}` }),
+      );
+      return res.CopyPartResult!.ETag!;
+    });
   }
 
   async delete(key: string): Promise<void> {
