@@ -22,6 +22,7 @@ import { LocalBlobStore } from '../../src/adapters/blob/local/index.js';
 import { S3BlobStore, type S3BlobsConfig } from '../../src/adapters/blob/s3/index.js';
 import { ConfigError } from '../../src/config/index.js';
 import type { BlobStore } from '../../src/ports/blob-store.js';
+import { s3rverBlobs } from '../support/scaleout.js';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'tessera-blobs';
@@ -38,16 +39,7 @@ function tempDir(prefix: string): string {
 }
 
 function s3Config(prefix: string, endpoint = s3Endpoint): S3BlobsConfig {
-  return {
-    kind: 's3',
-    bucket: BUCKET,
-    endpoint,
-    region: 'us-east-1',
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    prefix,
-  };
+  return s3rverBlobs(endpoint, BUCKET, prefix);
 }
 
 before(async () => {

@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import { S3BlobStore } from '../../src/adapters/blob/s3/index.js';
 import { api, fetchBytes, filesUnder, sha256, uploadFile, type Json } from '../support/e2e-helpers.js';
 import { scene } from '../support/media-fixtures.js';
+import { s3rverBlobs } from '../support/scaleout.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const BUCKET = 'tessera-e2e';
@@ -52,16 +53,7 @@ before(async () => {
   s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
   endpoint = `http://127.0.0.1:${((await s3.run()) as AddressInfo).port}`;
   srv = await startTestServer({ env: s3Env() });
-  bucketView = await S3BlobStore.open({
-    kind: 's3',
-    bucket: BUCKET,
-    endpoint,
-    region: 'us-east-1',
-    accessKeyId: 'S3RVER',
-    secretAccessKey: 'S3RVER',
-    forcePathStyle: true,
-    prefix: PREFIX,
-  });
+  bucketView = await S3BlobStore.open(s3rverBlobs(endpoint, BUCKET, PREFIX));
 });
 
 after(async () => {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import S3rver from 's3rver';
+import type { S3BlobsConfig } from '../../src/adapters/blob/s3/index.js';
 
 export type TestBackend = 'embedded' | 'scaleout';
 
@@ -27,6 +28,11 @@ export function testBackend(): TestBackend {
 export const MAINTENANCE_URL = process.env.TESSERA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** s3rver's fixed credentials (it checks signatures against them). */
 const S3RVER_KEY = 'S3RVER';
+
+/** An S3 blob store's settings for a bucket of a local s3rver (its fixed key, path-style URLs). */
+export function s3rverBlobs(endpoint: string, bucket: string, prefix: string): S3BlobsConfig {
+  return { kind: 's3', bucket, endpoint, region: 'us-east-1', accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY, forcePathStyle: true, prefix };
+}
 
 export interface ScaleOutBackend {
   /** TESSERA_* settings that point a server at this database and bucket. */

@@ -20,6 +20,7 @@ import {
   valueProblem,
 } from '../../src/services/custom-metadata-rules.js';
 import { CustomMetadataService } from '../../src/services/custom-metadata-service.js';
+import { assetState } from '../support/records.js';
 
 const is400 = (re: RegExp) => (e: unknown) => {
   assert.ok(e instanceof ApiError, `not an ApiError: ${String(e)}`);
@@ -356,36 +357,11 @@ describe('validateCustomMetadata: update', () => {
 
 function fileRec(id: string, customMetadata: Record<string, unknown>): FileRecord {
   const now = '2024-01-01T00:00:00.000Z';
+  const image = { fileType: 'image', mime: 'image/jpeg', format: 'jpg', size: 1, width: 1, height: 1 } as const;
   return {
     id,
     currentVersionId: id,
-    name: `${id}.jpg`,
-    filePath: `/${id}.jpg`,
-    folderPath: '/',
-    fileType: 'image',
-    mime: 'image/jpeg',
-    format: 'jpg',
-    size: 1,
-    width: 1,
-    height: 1,
-    hasAlpha: false,
-    bitRate: null,
-    duration: null,
-    audioCodec: null,
-    videoCodec: null,
-    tags: null,
-    aiTags: null,
-    customCoordinates: null,
-    customMetadata,
-    embeddedMetadata: null,
-    description: null,
-    isPrivate: false,
-    isPublished: true,
-    blobKey: id,
-    checksum: id,
-    versionNumber: 1,
-    createdAt: now,
-    updatedAt: now,
+    ...assetState({ ...image, name: `${id}.jpg`, filePath: `/${id}.jpg`, customMetadata, blobKey: id, checksum: id, createdAt: now, updatedAt: now }),
   };
 }
 
