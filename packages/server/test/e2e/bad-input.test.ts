@@ -16,7 +16,7 @@ import {
   download,
   getDetails,
   makePng,
-  multipartEnds,
+  openRawUpload,
   postUploadForm,
   sha256,
   snapshot,
@@ -315,18 +315,7 @@ describe('malformed bodies', () => {
 
   test('a client that disconnects mid-upload leaves no partial file behind', async () => {
     const before = await snapshot(server.dataDir);
-    const boundary = 'tessera-gone';
-    const { head } = multipartEnds(boundary, { fileName: 'gone.bin' }, 'gone.bin');
-    const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: basicAuth(server.privateKey),
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(10 * 1024 * 1024),
-      },
-    });
-    req.on('error', () => undefined);
+    const { req, head } = openRawUpload(server, { fileName: 'gone.bin' }, 10 * 1024 * 1024);
     req.write(head);
     req.write(Buffer.alloc(1024 * 1024, 7));
     for (let i = 0; i < 400 && (await snapshot(server.dataDir)).tmp.length === 0; i++) await new Promise((r) => setTimeout(r, 25));

@@ -7,13 +7,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { api, basicAuth, download, getDetails, multipartEnds, sha256, sleep, tmpFiles } from '../support/e2e-helpers.js';
+import { api, basicAuth, download, getDetails, openRawUpload, sha256, sleep, tmpFiles } from '../support/e2e-helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/tessera.mjs', import.meta.url));
 
@@ -62,25 +61,7 @@ describe('graceful shutdown', () => {
     const exited = once(server.process, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
 
     const payload = randomBytes(24 * 1024 * 1024);
-    const boundary = 'tessera-sigterm-5b1c';
-    const { head, tail } = multipartEnds(boundary, { fileName: 'inflight.bin', useUniqueFileName: 'false' }, 'inflight.bin');
-    const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
-      method: 'POST',
-      agent: false,
-      headers: {
-        authorization: basicAuth(server.privateKey),
-        'content-type': `multipart/form-data; boundary=${boundary}`,
-        'content-length': String(head.length + payload.length + tail.length),
-      },
-    });
-    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      req.on('response', (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-    });
+    const { req, head, tail, response } = openRawUpload(server, { fileName: 'inflight.bin', useUniqueFileName: 'false' }, payload.length);
 
     // Send the first third, wait until the server is spooling it, then SIGTERM.
     const third = Math.floor(payload.length / 3);

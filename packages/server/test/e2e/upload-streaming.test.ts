@@ -13,10 +13,9 @@ import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
   assertNothingStored,
-  basicAuth,
   download,
   getDetails,
-  multipartEnds,
+  openRawUpload,
   sha256,
   sleep,
   snapshot,
@@ -33,28 +32,9 @@ after(async () => {
   await server?.stop();
 });
 
-/** Opens a raw multipart upload whose body the test writes piece by piece. */
+/** A raw upload to `server` whose body the test writes piece by piece. */
 function openUpload(fileName: string, size: number) {
-  const boundary = `tessera-stream-${randomBytes(6).toString('hex')}`;
-  const { head, tail } = multipartEnds(boundary, { fileName, useUniqueFileName: 'false' }, fileName);
-  const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
-    method: 'POST',
-    agent: false,
-    headers: {
-      authorization: basicAuth(server.privateKey),
-      'content-type': `multipart/form-data; boundary=${boundary}`,
-      'content-length': String(head.length + size + tail.length),
-    },
-  });
-  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-  });
-  return { req, head, tail, response };
+  return openRawUpload(server, { fileName, useUniqueFileName: 'false' }, size);
 }
 
 async function send(req: ReturnType<typeof httpRequest>, chunk: Buffer): Promise<void> {

@@ -4,8 +4,9 @@
  * Everything talks to a real server over loopback with Node's own fetch, FormData and Blob.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import sharp from 'sharp';
@@ -135,6 +136,35 @@ export function multipartEnds(boundary: string, fields: Record<string, string>, 
     `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\n` +
     'Content-Type: application/octet-stream\r\n\r\n';
   return { head: Buffer.from(head), tail: Buffer.from(`\r\n--${boundary}--\r\n`) };
+}
+
+/**
+ * A multipart upload sent by hand, for tests that pace, cut or abandon the body: write `head`, then
+ * the file's `size` bytes, then `tail`. `response` settles with the status and text (and rejects
+ * when the connection fails; tests that never wait for it need not handle that).
+ */
+export function openRawUpload(server: TestServer, fields: Record<string, string> & { fileName: string }, size: number) {
+  const boundary = `tessera-raw-${randomBytes(6).toString('hex')}`;
+  const { head, tail } = multipartEnds(boundary, fields, fields.fileName);
+  const req = httpRequest(`${server.baseUrl}/api/v1/files/upload`, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      authorization: basicAuth(server.privateKey),
+      'content-type': `multipart/form-data; boundary=${boundary}`,
+      'content-length': String(head.length + size + tail.length),
+    },
+  });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+  response.catch(() => undefined);
+  return { req, head, tail, response };
 }
 
 /** A management API call with the private key (unless auth says otherwise). */
