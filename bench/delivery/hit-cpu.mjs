@@ -12,12 +12,11 @@
 //        [--compare DIR] [--cpu-prof DIR] [--path /tr:w-720/photo.jpg]. Needs wrk.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { makePhoto } from './photo.mjs';
+import { freePort, makePhoto, uploadPhoto } from './shared.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values: args } = parseArgs({
@@ -38,17 +37,6 @@ const IMAGEKIT_ID = 'bench';
 const work = mkdtempSync(join(tmpdir(), 'tessera-hit-cpu-'));
 const children = [];
 const log = (s) => process.stderr.write(`${s}\n`);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function start(argv, env) {
   return new Promise((resolve, reject) => {
@@ -116,16 +104,7 @@ try {
       TESSERA_IMAGEKIT_ID: IMAGEKIT_ID,
       TESSERA_LOG_LEVEL: 'warn',
     });
-    const fd = new FormData();
-    fd.append('file', new Blob([photo]), 'photo.jpg');
-    fd.append('fileName', 'photo.jpg');
-    fd.append('useUniqueFileName', 'false');
-    const up = await fetch(`${base}/api/v1/files/upload`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${PRIVATE_KEY}:`).toString('base64')}` },
-      body: fd,
-    });
-    if (up.status !== 200) throw new Error(`upload failed: ${up.status} ${await up.text()}`);
+    await uploadPhoto(base, PRIVATE_KEY, photo);
     const url = `${base}/${IMAGEKIT_ID}${args.path}`;
     await fetch(url).then((r) => r.arrayBuffer());
     const hit = await fetch(url);

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { makePhoto } from './photo.mjs';
+import { makePhoto, uploadPhoto } from './shared.mjs';
 import { buildApp } from '../../packages/server/src/app.ts';
 import { resolveConfig } from '../../packages/server/src/config/index.ts';
 import { parseTransformation } from '../../packages/server/src/transform/parse/index.ts';
@@ -27,16 +27,7 @@ await makePhoto(file);
 const config = resolveConfig({ dataDir: join(dir, 'data'), privateKey: PRIVATE_KEY, publicKey: 'public_bench_key', imagekitId: 'bench', logLevel: 'warn', port: 0, host: '127.0.0.1' }, {});
 const app = await buildApp(config, { logger: false });
 const base = await app.server.listen({ port: 0, host: '127.0.0.1' });
-const fd = new FormData();
-fd.append('file', new Blob([readFileSync(file)]), 'photo.jpg');
-fd.append('fileName', 'photo.jpg');
-fd.append('useUniqueFileName', 'false');
-const up = await fetch(`${base}/api/v1/files/upload`, {
-  method: 'POST',
-  headers: { authorization: `Basic ${Buffer.from(`${PRIVATE_KEY}:`).toString('base64')}` },
-  body: fd,
-});
-if (up.status !== 200) throw new Error(`upload: ${up.status} ${await up.text()}`);
+await uploadPhoto(base, PRIVATE_KEY, readFileSync(file));
 // Let the upload's background work finish before measuring.
 await new Promise((r) => setTimeout(r, 3000));
 

@@ -8,7 +8,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { makePhoto } from './photo.mjs';
+import { makePhoto } from './shared.mjs';
 import { parseTransformation } from '../../packages/server/src/transform/parse/index.ts';
 import { renderImage, type RenderLimits } from '../../packages/server/src/transform/pipeline/index.ts';
 

@@ -12,13 +12,12 @@
 // Run by hand: `npm run bench:delivery` (`--help` for options). Needs wrk and nginx (apt-get install wrk nginx-light).
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { makePhoto } from './photo.mjs';
+import { freePort, makePhoto, uploadPhoto } from './shared.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,17 +77,6 @@ const work = mkdtempSync(join(tmpdir(), 'tessera-bench-delivery-'));
 let shmDir;
 const children = [];
 const log = (s) => process.stderr.write(`${s}\n`);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Spawns a child and resolves once it prints `ready` (or `listening`); stdout lines go to onLine. */
 function start(cmd, argv, env = {}, onLine = () => {}) {
@@ -199,19 +187,6 @@ async function startTessera(name, dataDir, extraEnv = {}, script = TESSERA_BIN, 
   return base;
 }
 
-async function uploadTo(base, bytes) {
-  const fd = new FormData();
-  fd.append('file', new Blob([bytes]), 'photo.jpg');
-  fd.append('fileName', 'photo.jpg');
-  fd.append('useUniqueFileName', 'false');
-  const r = await fetch(`${base}/api/v1/files/upload`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${PRIVATE_KEY}:`).toString('base64')}` },
-    body: fd,
-  });
-  if (r.status !== 200) throw new Error(`upload failed: ${r.status} ${await r.text()}`);
-}
-
 async function fetchOk(url) {
   const r = await fetch(url);
   const b = Buffer.from(await r.arrayBuffer());
@@ -249,7 +224,7 @@ try {
   log(`image: 2725x2225 JPEG, ${imgBytes.length} bytes`);
 
   const tessera = await startTessera('tessera', join(work, 'tessera'));
-  await uploadTo(tessera, imgBytes);
+  await uploadPhoto(tessera, PRIVATE_KEY, imgBytes);
   const tUrl = `${tessera}/${IMAGEKIT_ID}/tr:w-${WIDTH}/photo.jpg`;
   const variant = await fetchOk(tUrl);
   const vMeta = await sharp(variant.bytes).metadata();
@@ -348,7 +323,7 @@ http {
           if (line.startsWith('{')) stats = JSON.parse(line);
         },
       );
-      await uploadTo(prefilled, imgBytes);
+      await uploadPhoto(prefilled, PRIVATE_KEY, imgBytes);
       await fetchOk(`${prefilled}/${IMAGEKIT_ID}/tr:w-${WIDTH}/photo.jpg`);
       log(`(c) ${JSON.stringify(stats)}`);
     }
