@@ -221,7 +221,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       return (await deliveryProbe.analyze(path, probe, size)).metadata;
     },
     log: { warn: (obj, msg) => server.log.warn(obj, msg) },
-    ...(tracked.changeSignal === 'process' ? { libraryGeneration: tracked.generation } : {}),
+    ...(tracked.changeSignal === 'every-commit' ? { libraryGeneration: tracked.generation } : {}),
   });
   usage.measureOriginalCacheWith(() => deliveryCache.stats().originalBytes);
 
@@ -315,7 +315,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metadata: new MetadataService(library, { publicUrl: config.publicUrl, imagekitId: config.imagekitId }, (url) =>
       deliveryEngine.metadataOfUrl(url),
     ),
-    accounts: new AccountService(accountStoreFor(store), { imagekitId: config.imagekitId, publicUrl: config.publicUrl }),
+    accounts: new AccountService(accountStoreFor(store), {
+      imagekitId: config.imagekitId,
+      publicUrl: config.publicUrl,
+      ...(store.commitsElsewhere ? { commitsElsewhere: store.commitsElsewhere } : {}),
+    }),
     usage,
     extensions,
     savedExtensions,

@@ -44,6 +44,12 @@ export interface AccountServiceOptions {
    * every delivery's path, and a bus message per account write would buy little over it.
    */
   cacheTtlMs?: number;
+  /**
+   * The store's count of other processes' commits (MetadataStore.commitsElsewhere), where it has
+   * one: the table is reread as soon as it moves, so processes sharing one SQLite file see each
+   * other's endpoint and origin changes at once rather than within the TTL.
+   */
+  commitsElsewhere?: () => number;
   clock?: () => number;
 }
 
@@ -286,6 +292,8 @@ interface Snapshot {
   /** Longest pathPrefix first, so the first match is the longest. */
   endpoints: DeliveryEndpoint[];
   loadedAt: number;
+  /** commitsElsewhere() when the read started. */
+  elsewhere: number;
 }
 
 export class AccountService {
@@ -293,7 +301,7 @@ export class AccountService {
   private readonly ttlMs: number;
   private readonly rootPrefix: string;
   private snapshot: Snapshot | null = null;
-  private loading: Promise<Snapshot> | null = null;
+  private loading: { snapshot: Promise<Snapshot>; elsewhere: number } | null = null;
   /** Bumped by every write, so a load that raced a write is not kept. */
   private generation = 0;
 
@@ -433,29 +441,37 @@ export class AccountService {
   invalidate(): void {
     this.generation++;
     this.snapshot = null;
+    // A read in flight may have started before the write: later lookups start their own.
+    this.loading = null;
   }
 
   private async load(): Promise<Snapshot> {
+    const elsewhere = this.opts.commitsElsewhere?.() ?? 0;
     const s = this.snapshot;
-    if (s && this.clock() - s.loadedAt < this.ttlMs) return s;
-    if (!this.loading) {
+    if (s && s.elsewhere === elsewhere && this.clock() - s.loadedAt < this.ttlMs) return s;
+    // A read that started before another process's latest commit may miss it: start a new one.
+    if (!this.loading || this.loading.elsewhere !== elsewhere) {
       const gen = this.generation;
-      this.loading = this.read().then(
-        (snap) => {
-          if (gen === this.generation) this.snapshot = snap;
-          this.loading = null;
-          return snap;
-        },
-        (e: unknown) => {
-          this.loading = null;
-          throw e;
-        },
-      );
+      const loading = {
+        elsewhere,
+        snapshot: this.read(elsewhere).then(
+          (snap) => {
+            if (gen === this.generation) this.snapshot = snap;
+            if (this.loading === loading) this.loading = null;
+            return snap;
+          },
+          (e: unknown) => {
+            if (this.loading === loading) this.loading = null;
+            throw e;
+          },
+        ),
+      };
+      this.loading = loading;
     }
-    return this.loading;
+    return this.loading.snapshot;
   }
 
-  private async read(): Promise<Snapshot> {
+  private async read(elsewhere: number): Promise<Snapshot> {
     const loadedAt = this.clock();
     const [endpoints, origins] = await Promise.all([this.store.listEndpoints(), this.store.listOrigins()]);
     const byId = new Map(origins.map((o) => [o.id, o]));
@@ -470,7 +486,7 @@ export class AccountService {
       };
     });
     list.sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
-    return { endpoints: list, loadedAt };
+    return { endpoints: list, loadedAt, elsewhere };
   }
 }
 

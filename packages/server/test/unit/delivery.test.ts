@@ -362,7 +362,7 @@ describe('the disk cache', () => {
 describe('change tracking', () => {
   test('writes and transactions move the generation; reads do not', async () => {
     const tracked = trackChanges(await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'tessera-track-')), 'db.sqlite')));
-    assert.equal(tracked.changeSignal, 'process');
+    assert.equal(tracked.changeSignal, 'every-commit');
     const g0 = tracked.generation();
     await tracked.store.repo.getFileByPath('/nope.jpg');
     await tracked.store.repo.listVersions('0123456789abcdef01234567');
@@ -372,6 +372,21 @@ describe('change tracking', () => {
     assert.ok(g1 > g0);
     await tracked.store.transaction(async (tx) => tx.getFileByPath('/x.jpg'));
     assert.ok(tracked.generation() > g1);
+    await tracked.store.close();
+  });
+
+  test("another connection's commit to the same file moves the generation (several processes on one file)", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tessera-track-')), 'db.sqlite');
+    const tracked = trackChanges(await openSqliteStore(file));
+    const other = await openSqliteStore(file, { migrate: false });
+    const g0 = tracked.generation();
+    await other.repo.getFileByPath('/nope.jpg');
+    assert.equal(tracked.generation(), g0, 'a read elsewhere changes nothing');
+    await other.repo.journalBlobs(['k-elsewhere'], new Date().toISOString());
+    const g1 = tracked.generation();
+    assert.ok(g1 > g0, 'a commit elsewhere is seen');
+    assert.equal(tracked.generation(), g1, 'and stays seen once');
+    await other.close();
     await tracked.store.close();
   });
 });

@@ -6,9 +6,10 @@ import type { MetadataRepo, MetadataStore } from '../../ports/metadata-store.js'
  * a lookup can reuse the result for as long as the generation stays the same — the delivery path
  * does this to answer cache hits without a query per request.
  *
- * Only writes made through this process's store are seen, so the signal is `process`-wide: valid
- * for the embedded SQLite store (one process owns the file); a shared database written by several
- * processes needs a change feed instead, and readers must not rely on it (see `changeSignal`).
+ * This process's writes are counted here; other processes' commits are seen through the store's
+ * `commitsElsewhere` (SQLite's data_version), so the signal covers every write to an SQLite file,
+ * however many processes share it. PostgreSQL has no such cheap signal: there readers must not rely
+ * on the generation (see `changeSignal`).
  */
 
 /** Reads by name: everything else is treated as a write (new write methods are then safe by default). */
@@ -18,8 +19,8 @@ export interface TrackedStore {
   store: MetadataStore;
   /** Moves on after every write that may have changed a file or version row. */
   generation(): number;
-  /** Whether the generation sees every write to the store (only this process writes to it). */
-  readonly changeSignal: 'process' | 'none';
+  /** Whether the generation sees every write to the store, this process's and every other's. */
+  readonly changeSignal: 'every-commit' | 'none';
 }
 
 function trackRepo(repo: MetadataRepo, bump: () => void): MetadataRepo {
@@ -61,9 +62,9 @@ export function trackChanges(store: MetadataStore): TrackedStore {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  return {
-    store: tracked,
-    generation: () => gen,
-    changeSignal: store.capabilities.dialect === 'sqlite' ? 'process' : 'none',
-  };
+  const elsewhere = store.commitsElsewhere;
+  // Both counts only ever move forward, so their sum changes whenever either does.
+  return elsewhere
+    ? { store: tracked, generation: () => gen + elsewhere(), changeSignal: 'every-commit' }
+    : { store: tracked, generation: () => gen, changeSignal: 'none' };
 }
