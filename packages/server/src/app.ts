@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { LocalBlobStore } from './adapters/blob/local/index.js';
 import { DiskDeliveryCache } from './adapters/cache/disk-cache.js';
+import { ClusterCacheBus } from './adapters/cache/cluster-bus.js';
 import { InProcessCacheBus } from './adapters/cache/in-process-bus.js';
 import { PgCacheBus } from './adapters/cache/pg-bus.js';
 import { accountStoreFor } from './adapters/db/account-repo.js';
@@ -23,6 +24,7 @@ import { WebOriginFetcher } from './adapters/origins/web.js';
 import { DbJobQueue } from './adapters/queue/db-queue.js';
 import { fetchUrlToFile } from './adapters/net/safe-fetch.js';
 import { SafeWebhookTransport } from './adapters/net/webhook-post.js';
+import { ClusterRateLimiter } from './adapters/ratelimit/cluster.js';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.js';
 import { pgRateLimiterFor } from './adapters/ratelimit/pg.js';
 import type { Config } from './config/index.js';
@@ -43,6 +45,7 @@ import { metadataRoutes } from './http/routes/metadata.js';
 import { savedExtensionsRoutes } from './http/routes/saved-extensions.js';
 import { uploadRoutes } from './http/routes/upload.js';
 import type { BlobStore } from './ports/blob-store.js';
+import type { ClusterWorker } from './adapters/cluster/ipc.js';
 import type { CacheBus } from './ports/cache-bus.js';
 import type { DeliveryCache } from './ports/delivery-cache.js';
 import type { JobQueue } from './ports/job-queue.js';
@@ -104,31 +107,66 @@ export interface AppOverrides {
   /** How purges reach every process; default: in-process only. */
   cacheBus?: CacheBus;
   logger?: boolean;
+  /** Set in a worker process of a server run with TESSERA_WORKERS > 1 (see cluster.ts). */
+  cluster?: ClusterWorker;
+}
+
+/** The blob store the config names: the data dir, or an S3 bucket (its SDK loaded only then). */
+async function openBlobs(config: Config): Promise<{ blobs: BlobStore; close: () => void }> {
+  if (config.blobs.kind === 's3') {
+    // open() checks the bucket answers, failing with one ConfigError line.
+    const { S3BlobStore } = await import('./adapters/blob/s3/index.js');
+    const s3 = await S3BlobStore.open(config.blobs);
+    return { blobs: s3, close: () => s3.close() };
+  }
+  const local = new LocalBlobStore(join(config.dataDir, 'blobs'));
+  await local.init();
+  return { blobs: local, close: () => undefined };
+}
+
+/**
+ * What a server does at start before it serves, done once by the cluster primary before it starts
+ * the workers (TESSERA_WORKERS > 1), while none of them touches the data dir yet: migrations, the
+ * spool emptied, the blob journal settled (on SQLite without a grace period: no write is in
+ * flight), expired upload tokens dropped, and purges left pending by the last run marked done
+ * (every worker's cache starts empty).
+ */
+export async function prepareDataDir(config: Config): Promise<{ orphanBlobsRemoved: number }> {
+  await new SpoolDir(join(config.dataDir, 'tmp')).reset();
+  const store = await openStore(config);
+  try {
+    const { blobs, close } = await openBlobs(config);
+    try {
+      // Alone on an SQLite file; on PostgreSQL other nodes' writes may be in flight (the default grace).
+      const swept = await new Library({ store, blobs }).sweepJournal();
+      await store.pruneUploadTokens(new Date().toISOString());
+      await purgeStoreFor(store).completePending(new Date().toISOString());
+      return { orphanBlobsRemoved: swept.removed };
+    } finally {
+      close();
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 /** The composition root: the only place that knows both services and adapters. Never listens. */
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const spool = new SpoolDir(join(config.dataDir, 'tmp'));
+  // A cluster worker (TESSERA_WORKERS > 1) shares the data dir with the others: its spool and its
+  // delivery cache are its own, its share of the cache and transform limits is 1/count, and what
+  // the primary did alone at start (prepareDataDir) is not redone when a worker (re)starts.
+  const worker = overrides.cluster;
+  const share = (n: number) => (worker ? Math.ceil(n / worker.count) : n);
+  const spool = new SpoolDir(join(config.dataDir, 'tmp', ...(worker ? [`worker-${worker.index}`] : [])));
   await spool.reset();
   // Writes are counted so the delivery path can remember path lookups until the library changes.
   const tracked = trackChanges(overrides.store ?? (await openStore(config, { onIdleError: (err) => server.log.error({ err }, 'idle database connection failed') })));
   const store = tracked.store;
   let blobs = overrides.blobs;
   let closeBlobs = (): void => undefined;
-  if (!blobs && config.blobs.kind === 's3') {
-    // The AWS SDK loads only here; open() checks the bucket answers, failing with one ConfigError line.
-    const { S3BlobStore } = await import('./adapters/blob/s3/index.js');
-    const s3 = await S3BlobStore.open(config.blobs);
-    closeBlobs = () => s3.close();
-    blobs = s3;
-  }
-  if (!blobs) {
-    const local = new LocalBlobStore(join(config.dataDir, 'blobs'));
-    await local.init();
-    blobs = local;
-  }
+  if (!blobs) ({ blobs, close: closeBlobs } = await openBlobs(config));
 
-  const library = new Library({ store, blobs });
+  const library = new Library({ store, blobs, ...(worker ? { sharedJournal: true } : {}) });
   const swept = await library.sweepJournal();
   // A shared journal skips entries young enough to belong to another node's write in flight, so
   // it is swept again while running, not only at start (see Library.sweepJournal).
@@ -140,7 +178,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         );
       }, 15 * 60_000).unref()
     : undefined;
-  await store.pruneUploadTokens(new Date().toISOString());
+  if (!worker) await store.pruneUploadTokens(new Date().toISOString());
 
   const customFields = new CustomMetadataService(customFieldStoreFor(store), () => library.now());
   const files = new FileService(library, customFields);
@@ -167,13 +205,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const deliveryCache =
     overrides.deliveryCache ??
     (await DiskDeliveryCache.open({
-      root: join(config.dataDir, 'cache'),
-      maxBytes: config.delivery.cacheMaxBytes,
-      memoryMaxBytes: config.delivery.cacheMemoryBytes,
+      root: join(config.dataDir, 'cache', ...(worker ? [`worker-${worker.index}`] : [])),
+      maxBytes: share(config.delivery.cacheMaxBytes),
+      memoryMaxBytes: share(config.delivery.cacheMemoryBytes),
       unlinkGraceMs: Math.max(120_000, config.delivery.transformTimeoutMs * 2),
       onError: (err) => server.log.warn({ err }, 'delivery cache file error'),
     }));
-  // On PostgreSQL every node holds its own delivery cache, so purges travel over LISTEN/NOTIFY.
+  // On PostgreSQL every node holds its own delivery cache, so purges travel over LISTEN/NOTIFY;
+  // the workers of one server on SQLite pass them through their primary.
   const cacheBus =
     overrides.cacheBus ??
     (config.database.kind === 'postgres'
@@ -181,9 +220,11 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
           connectionString: config.database.url,
           onError: (err) => server.log.warn({ err }, 'cache bus connection problem'),
         })
-      : new InProcessCacheBus());
+      : worker
+        ? new ClusterCacheBus(worker.channel, (err) => server.log.error({ err }, 'a purge could not reach the other workers'))
+        : new InProcessCacheBus());
   const purges = purgeStoreFor(store);
-  await purges.completePending(new Date().toISOString());
+  if (!worker) await purges.completePending(new Date().toISOString());
   const s3Origins = new S3OriginFetcher({
     allowPrivate: config.allowPrivateUrls,
     maxBytes: config.maxUploadBytes,
@@ -212,8 +253,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       timeoutMs: config.delivery.transformTimeoutMs,
       maxOverlayBytes: 64 * 1024 * 1024,
     },
-    maxConcurrentTransforms: config.delivery.maxConcurrentTransforms,
-    maxQueuedTransforms: config.delivery.transformQueue,
+    maxConcurrentTransforms: share(config.delivery.maxConcurrentTransforms),
+    maxQueuedTransforms: share(config.delivery.transformQueue),
     autoAvif: config.delivery.autoAvif,
     named: config.delivery.namedTransformations,
     analyze: async (path, size) => {
@@ -271,8 +312,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       maxOutputPixels: config.delivery.maxOutputPixels,
       timeoutMs: config.delivery.transformTimeoutMs,
     },
-    maxConcurrent: config.delivery.maxConcurrentTransforms,
-    maxQueued: config.delivery.transformQueue,
+    maxConcurrent: share(config.delivery.maxConcurrentTransforms),
+    maxQueued: share(config.delivery.transformQueue),
     named: config.delivery.namedTransformations,
     maxOverlayBytes: 64 * 1024 * 1024,
     warm: async (filePath, tr) => {
@@ -325,14 +366,17 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     savedExtensions,
     webhooks,
     spool,
-    // Every node counts against the same limit: in the shared database when there is one.
+    // Every node counts against the same limit: in the shared database when there is one, and
+    // for the workers of one server on SQLite, in their primary.
     rateLimiter: !config.rateLimit
       ? null
       : config.database.kind === 'postgres'
         ? pgRateLimiterFor(store, config.rateLimit.limit, config.rateLimit.intervalMs, {
             onError: (err) => server.log.warn({ err }, 'rate limit prune failed'),
           })
-        : new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs),
+        : worker
+          ? new ClusterRateLimiter(worker.channel)
+          : new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs),
     health: () => store.ping(),
   };
 

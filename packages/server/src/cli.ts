@@ -8,6 +8,7 @@ const USAGE = `usage: tessera serve [options]     run the server
 options (each also read from the environment variable in brackets):
   --port N               [TESSERA_PORT]              default 8080
   --host HOST            [TESSERA_HOST]              default 0.0.0.0
+  --workers N            [TESSERA_WORKERS]           processes serving the port, or auto (one per core); default 1
   --data-dir DIR         [TESSERA_DATA_DIR]          default ./data
   --public-url URL       [TESSERA_PUBLIC_URL]        default http://localhost:<port>
   --private-key KEY      [TESSERA_PRIVATE_KEY]       generated on first start when unset
@@ -28,6 +29,7 @@ async function main(argv: string[]): Promise<void> {
     options: {
       port: { type: 'string' },
       host: { type: 'string' },
+      workers: { type: 'string' },
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
       'private-key': { type: 'string' },
@@ -48,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
   const input: ConfigInput = {};
   if (values.port !== undefined) input.port = values.port;
   if (values.host !== undefined) input.host = values.host;
+  if (values.workers !== undefined) input.workers = values.workers;
   if (values['data-dir'] !== undefined) input.dataDir = values['data-dir'];
   if (values['public-url'] !== undefined) input.publicUrl = values['public-url'];
   if (values['private-key'] !== undefined) input.privateKey = values['private-key'];

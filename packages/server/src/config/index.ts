@@ -16,6 +16,12 @@ export interface RateLimitConfig {
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /**
+   * Processes serving the port (node:cluster): 1 serves from this process; more start a primary
+   * that forks that many workers, so requests use every core. On SQLite they share the file and
+   * pass purges and rate-limit counts through the primary; on PostgreSQL each is a node.
+   */
+  readonly workers: number;
   readonly dataDir: string;
   readonly publicUrl: string;
   readonly privateKey: string;
@@ -151,6 +157,7 @@ export interface DeliveryConfig {
 export type ConfigInput = Partial<{
   port: number | string;
   host: string;
+  workers: number | string;
   dataDir: string;
   publicUrl: string;
   privateKey: string;
@@ -213,6 +220,7 @@ export class ConfigError extends Error {
 export const ENV_NAMES: Record<keyof ConfigInput, string> = {
   port: 'TESSERA_PORT',
   host: 'TESSERA_HOST',
+  workers: 'TESSERA_WORKERS',
   dataDir: 'TESSERA_DATA_DIR',
   publicUrl: 'TESSERA_PUBLIC_URL',
   privateKey: 'TESSERA_PRIVATE_KEY',
@@ -631,9 +639,16 @@ export function resolveConfig(input: ConfigInput = {}, env: NodeJS.ProcessEnv = 
   const rawMax = pick(input, env, 'maxUploadBytes');
   const maxUploadBytes = rawMax === undefined ? DEFAULT_MAX_UPLOAD : parseByteSize('TESSERA_MAX_UPLOAD_BYTES', rawMax);
 
+  const rawWorkers = pick(input, env, 'workers');
+  if (rawWorkers !== undefined && !/^\s*(\d+|auto)\s*$/i.test(rawWorkers)) {
+    throw new ConfigError(`TESSERA_WORKERS must be a whole number or "auto", got "${rawWorkers}"`);
+  }
+  const workers = rawWorkers?.trim().toLowerCase() === 'auto' ? availableParallelism() : int('TESSERA_WORKERS', rawWorkers, 1, 1, 64);
+
   return Object.freeze({
     port,
     host,
+    workers,
     dataDir,
     publicUrl,
     privateKey: keys.privateKey,

@@ -18,17 +18,28 @@ export interface LibraryDeps {
   store: MetadataStore;
   blobs: BlobStore;
   clock?: () => number;
+  /** Other processes write the same journal (see journalShared); default: when the database is PostgreSQL. */
+  sharedJournal?: boolean;
 }
 
 export class Library {
   readonly store: MetadataStore;
   readonly blobs: BlobStore;
   private readonly clock: () => number;
+  /**
+   * Whether other processes write the same journal. The journal lives in the database, so it is
+   * shared when the database is (PostgreSQL) and when several worker processes serve one SQLite
+   * file (TESSERA_WORKERS). One process alone on an SQLite file is its only writer, and that holds
+   * even when its bytes are in S3 (a bucket shared by several deployments is not a shared journal:
+   * each names only its own random keys).
+   */
+  readonly journalShared: boolean;
 
   constructor(deps: LibraryDeps) {
     this.store = deps.store;
     this.blobs = deps.blobs;
     this.clock = deps.clock ?? Date.now;
+    this.journalShared = deps.sharedJournal ?? deps.store.capabilities.dialect !== 'sqlite';
   }
 
   now(): string {
@@ -65,16 +76,6 @@ export class Library {
   async discardBlobs(keys: string[]): Promise<void> {
     for (const k of keys) await this.blobs.delete(k).catch(() => undefined);
     await this.store.repo.unjournalBlobs(keys).catch(() => undefined);
-  }
-
-  /**
-   * Whether other processes write the same journal. The journal lives in the database, so it is
-   * shared exactly when the database is (PostgreSQL): an embedded SQLite file has one writer, and
-   * that holds even when its bytes are in S3 (a bucket shared by several deployments is not a
-   * shared journal — each names only its own random keys).
-   */
-  get journalShared(): boolean {
-    return this.store.capabilities.dialect !== 'sqlite';
   }
 
   /**

@@ -15,6 +15,7 @@ test('defaults, and keys generated once then reused', () => {
   assert.equal(a.imagekitId, 'tessera');
   assert.equal(a.maxUploadBytes, 2 * 1024 ** 3);
   assert.equal(a.rateLimit, null);
+  assert.equal(a.workers, 1);
   assert.equal(a.keysGenerated, true);
   assert.ok(Object.isFrozen(a));
   const b = resolveConfig({}, { TESSERA_DATA_DIR: d });
@@ -29,6 +30,8 @@ test('options win over env, env over defaults', () => {
   assert.equal(c.port, 9000);
   assert.equal(c.imagekitId, 'acme');
   assert.deepEqual(c.rateLimit, { limit: 10, intervalMs: 2000 });
+  assert.equal(resolveConfig({}, { TESSERA_DATA_DIR: d, TESSERA_WORKERS: '3' }).workers, 3);
+  assert.ok(resolveConfig({}, { TESSERA_DATA_DIR: d, TESSERA_WORKERS: 'auto' }).workers >= 1);
 });
 
 test('bad settings fail with one clear line', () => {
@@ -43,6 +46,8 @@ test('bad settings fail with one clear line', () => {
     [{ TESSERA_IMAGEKIT_ID: 'v1' }, /collides/],
     [{ TESSERA_RATE_LIMIT: 'lots' }, /TESSERA_RATE_LIMIT/],
     [{ TESSERA_ALLOW_PRIVATE_URLS: 'maybe' }, /true or false/],
+    [{ TESSERA_WORKERS: '0' }, /TESSERA_WORKERS must be between 1 and 64/],
+    [{ TESSERA_WORKERS: 'many' }, /TESSERA_WORKERS must be a whole number/],
   ];
   for (const [env, re] of bad) {
     assert.throws(() => resolveConfig({}, { TESSERA_DATA_DIR: d, ...env }), (e: unknown) => e instanceof ConfigError && re.test(e.message) && !e.message.includes('\n'));
