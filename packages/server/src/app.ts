@@ -12,7 +12,7 @@ import { accountStoreFor } from './adapters/db/account-repo.js';
 import { assetSearchFor } from './adapters/db/asset-search.js';
 import { customFieldStoreFor } from './adapters/db/custom-field-repo.js';
 import { savedExtensionStoreFor, webhookLogFor } from './adapters/db/extension-repos.js';
-import { trackChanges } from './adapters/db/change-tracking.js';
+import { afterWrites, trackChanges, type OtherWriters } from './adapters/db/change-tracking.js';
 import { purgeStoreFor } from './adapters/db/purge-repo.js';
 import type { KyselyMetadataStore } from './adapters/db/kysely-store.js';
 import { openSqliteStore } from './adapters/db/sqlite/index.js';
@@ -159,8 +159,14 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   const share = (n: number) => (worker ? Math.ceil(n / worker.count) : n);
   const spool = new SpoolDir(join(config.dataDir, 'tmp', ...(worker ? [`worker-${worker.index}`] : [])));
   await spool.reset();
-  // Writes are counted so the delivery path can remember path lookups until the library changes.
-  const tracked = trackChanges(overrides.store ?? (await openStore(config, { onIdleError: (err) => server.log.error({ err }, 'idle database connection failed') })));
+  // Writes are counted so the delivery path can remember path lookups until the library changes;
+  // workers sharing the SQLite file also tell each other of their writes.
+  const opened = overrides.store ?? (await openStore(config, { onIdleError: (err) => server.log.error({ err }, 'idle database connection failed') }));
+  const others: OtherWriters | undefined =
+    worker && opened.capabilities.dialect === 'sqlite'
+      ? { changes: () => worker.channel.changesElsewhere(), announce: () => worker.channel.announceChange() }
+      : undefined;
+  const tracked = trackChanges(opened, others);
   const store = tracked.store;
   let blobs = overrides.blobs;
   let closeBlobs = (): void => undefined;
@@ -356,10 +362,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metadata: new MetadataService(library, { publicUrl: config.publicUrl, imagekitId: config.imagekitId }, (url) =>
       deliveryEngine.metadataOfUrl(url),
     ),
-    accounts: new AccountService(accountStoreFor(store), {
+    accounts: new AccountService(others ? afterWrites(accountStoreFor(store), others.announce) : accountStoreFor(store), {
       imagekitId: config.imagekitId,
       publicUrl: config.publicUrl,
-      ...(store.commitsElsewhere ? { commitsElsewhere: store.commitsElsewhere } : {}),
+      ...(others ? { changesElsewhere: others.changes } : {}),
     }),
     usage,
     extensions,

@@ -6,9 +6,10 @@ import type { Config } from './config/index.js';
 /**
  * The primary of a server run with TESSERA_WORKERS > 1. It prepares the data dir alone, forks the
  * workers (each runs `serve` again and, being a cluster worker, builds the app and listens on the
- * shared port), and then only coordinates: it relays purges from one worker to the others and
- * tells the publisher once all have run them, counts rate-limit windows for all of them, replaces
- * a worker that dies, and stops them all on SIGTERM / SIGINT. It serves no request itself.
+ * shared port), and then only coordinates: it relays what one worker broadcasts (it wrote, or it
+ * purged) to the others and tells the sender once all have applied it, counts rate-limit windows
+ * for all of them, replaces a worker that dies, and stops them all on SIGTERM / SIGINT. It serves
+ * no request itself.
  */
 
 /** The env var that tells a forked worker its index (its own cache and spool dirs). */
@@ -23,11 +24,11 @@ function isWorkerMessage(m: unknown): m is WorkerMessage {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string' && (m as { t: string }).t.startsWith('tessera:');
 }
 
-interface PendingPurge {
-  publisher: Worker;
-  /** The publisher's own id for the request. */
-  publisherId: number;
-  /** Workers (cluster ids) that have not run it yet. */
+interface PendingBroadcast {
+  sender: Worker;
+  /** The sender's own id for the request. */
+  senderId: number;
+  /** Workers (cluster ids) that have not applied it yet. */
   waiting: Set<number>;
 }
 
@@ -44,24 +45,26 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   if (prepared.orphanBlobsRemoved > 0) opts.say(`tessera: removed ${prepared.orphanBlobsRemoved} orphan blob(s) left by an interrupted write`);
 
   const limiter = config.rateLimit ? new MemoryRateLimiter(config.rateLimit.limit, config.rateLimit.intervalMs) : null;
-  const purges = new Map<number, PendingPurge>();
-  let nextPurge = 1;
+  const broadcasts = new Map<number, PendingBroadcast>();
+  let nextBroadcast = 1;
   /** Worker slot → its current process. */
   const slots = new Map<number, Worker>();
   const slotOf = new Map<number, number>();
   const startedAt = new Map<number, number>();
   const quickDeaths = new Map<number, number>();
   const listening = new Set<number>();
+  /** Workers whose channel is up, so they apply broadcasts (a worker still loading would not answer). */
+  const ready = new Set<number>();
   let announced = false;
   let stopping = false;
 
   const send = (w: Worker, m: PrimaryMessage) => {
     if (w.isConnected()) w.send(m);
   };
-  const finishIfDone = (id: number, p: PendingPurge) => {
-    if (p.waiting.size > 0) return;
-    purges.delete(id);
-    send(p.publisher, { t: 'tessera:purge-done', id: p.publisherId });
+  const finishIfDone = (id: number, b: PendingBroadcast) => {
+    if (b.waiting.size > 0) return;
+    broadcasts.delete(id);
+    send(b.sender, { t: 'tessera:broadcast-done', id: b.senderId });
   };
 
   const fork = (slot: number) => {
@@ -72,6 +75,9 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     w.on('message', (m: unknown) => {
       if (!isWorkerMessage(m)) return;
       switch (m.t) {
+        case 'tessera:ready':
+          ready.add(w.id);
+          return;
         case 'tessera:listening':
           listening.add(w.id);
           quickDeaths.set(slot, 0);
@@ -84,21 +90,21 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
           if (!limiter) return;
           void limiter.hit(m.key).then((decision) => send(w, { t: 'tessera:rate-decision', id: m.id, decision }));
           return;
-        case 'tessera:purge': {
-          const id = nextPurge++;
-          // Workers that are up now; one started later begins with an empty cache anyway.
-          const others = [...slots.values()].filter((o) => o !== w && o.isConnected());
-          const p: PendingPurge = { publisher: w, publisherId: m.id, waiting: new Set(others.map((o) => o.id)) };
-          purges.set(id, p);
-          for (const o of others) send(o, { t: 'tessera:purge', id, msg: m.msg });
-          finishIfDone(id, p);
+        case 'tessera:broadcast': {
+          const id = nextBroadcast++;
+          // Workers that are up now; one started later begins with nothing remembered or cached.
+          const others = [...slots.values()].filter((o) => o !== w && ready.has(o.id) && o.isConnected());
+          const b: PendingBroadcast = { sender: w, senderId: m.id, waiting: new Set(others.map((o) => o.id)) };
+          broadcasts.set(id, b);
+          for (const o of others) send(o, { t: 'tessera:broadcast', id, what: m.what });
+          finishIfDone(id, b);
           return;
         }
-        case 'tessera:purged': {
-          const p = purges.get(m.id);
-          if (!p) return;
-          p.waiting.delete(w.id);
-          finishIfDone(m.id, p);
+        case 'tessera:applied': {
+          const b = broadcasts.get(m.id);
+          if (!b) return;
+          b.waiting.delete(w.id);
+          finishIfDone(m.id, b);
           return;
         }
       }
@@ -109,10 +115,11 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     const slot = slotOf.get(w.id);
     slotOf.delete(w.id);
     listening.delete(w.id);
-    // A dead worker's cache died with it: nothing to wait for there.
-    for (const [id, p] of purges) {
-      if (p.publisher === w) purges.delete(id);
-      else if (p.waiting.delete(w.id)) finishIfDone(id, p);
+    ready.delete(w.id);
+    // A dead worker's cache and memory died with it: nothing to wait for there.
+    for (const [id, b] of broadcasts) {
+      if (b.sender === w) broadcasts.delete(id);
+      else if (b.waiting.delete(w.id)) finishIfDone(id, b);
     }
     if (slot === undefined || slots.get(slot) !== w) return;
     slots.delete(slot);

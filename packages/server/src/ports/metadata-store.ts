@@ -130,12 +130,6 @@ export interface MetadataStore {
   transaction<T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T>;
   /** Drops expired upload tokens. */
   pruneUploadTokens(now: string): Promise<number>;
-  /**
-   * A number that changes whenever another connection — another process on the same SQLite file —
-   * has committed since the last call; read synchronously, cheap enough for every request.
-   * Absent where the store cannot tell (PostgreSQL, whose nodes are told of changes otherwise).
-   */
-  readonly commitsElsewhere?: () => number;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -45,11 +45,11 @@ export interface AccountServiceOptions {
    */
   cacheTtlMs?: number;
   /**
-   * The store's count of other processes' commits (MetadataStore.commitsElsewhere), where it has
-   * one: the table is reread as soon as it moves, so processes sharing one SQLite file see each
+   * A count that moves whenever another process sharing this SQLite file has written (worker
+   * processes, TESSERA_WORKERS): the table is reread as soon as it moves, so workers see each
    * other's endpoint and origin changes at once rather than within the TTL.
    */
-  commitsElsewhere?: () => number;
+  changesElsewhere?: () => number;
   clock?: () => number;
 }
 
@@ -292,7 +292,7 @@ interface Snapshot {
   /** Longest pathPrefix first, so the first match is the longest. */
   endpoints: DeliveryEndpoint[];
   loadedAt: number;
-  /** commitsElsewhere() when the read started. */
+  /** changesElsewhere() when the read started. */
   elsewhere: number;
 }
 
@@ -446,7 +446,7 @@ export class AccountService {
   }
 
   private async load(): Promise<Snapshot> {
-    const elsewhere = this.opts.commitsElsewhere?.() ?? 0;
+    const elsewhere = this.opts.changesElsewhere?.() ?? 0;
     const s = this.snapshot;
     if (s && s.elsewhere === elsewhere && this.clock() - s.loadedAt < this.ttlMs) return s;
     // A read that started before another process's latest commit may miss it: start a new one.

@@ -88,27 +88,23 @@ describe('AccountService delivery lookup', () => {
     assert.deepEqual(await accounts.listOrigins(), []);
   });
 
-  test('with commitsElsewhere, a write by another process on the same SQLite file is seen at once, whatever the TTL', async () => {
-    const file = join(dir, 'shared.sqlite');
-    const mine = await openSqliteStore(file);
-    const theirs = await openSqliteStore(file, { migrate: false });
-    try {
-      const accounts = new AccountService(accountStoreFor(mine), {
-        imagekitId: 'demo',
-        publicUrl: 'https://media.example.com',
-        cacheTtlMs: 3_600_000,
-        commitsElsewhere: mine.commitsElsewhere!,
-      });
-      assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, 'default');
-      const other = new AccountService(accountStoreFor(theirs), { imagekitId: 'demo', publicUrl: 'https://media.example.com' });
-      const ep = await other.createEndpoint({ description: 'Shop', urlPrefix: 'shop' });
-      assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, ep.id);
-      await other.deleteEndpoint(ep.id);
-      assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, 'default');
-    } finally {
-      await theirs.close();
-      await mine.close();
-    }
+  test('with changesElsewhere, a write by another process is seen as soon as the count moves, whatever the TTL', async () => {
+    let changes = 0;
+    const accounts = new AccountService(accountStoreFor(store), {
+      imagekitId: 'demo',
+      publicUrl: 'https://media.example.com',
+      cacheTtlMs: 3_600_000,
+      changesElsewhere: () => changes,
+    });
+    assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, 'default');
+    const other = new AccountService(accountStoreFor(store), { imagekitId: 'demo', publicUrl: 'https://media.example.com' });
+    const ep = await other.createEndpoint({ description: 'Shop', urlPrefix: 'shop' });
+    assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, 'default', 'not told yet: the table is kept');
+    changes++;
+    assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, ep.id);
+    await other.deleteEndpoint(ep.id);
+    changes++;
+    assert.equal((await accounts.resolveEndpoint('/demo/shop/a.jpg'))?.endpoint.id, 'default');
   });
 
   test('the database refuses an endpoint row pointing at a missing origin (foreign key)', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import ImageKit from '@imagekit/nodejs';
 import { DiskDeliveryCache } from '../../src/adapters/cache/disk-cache.js';
 import { InProcessCacheBus } from '../../src/adapters/cache/in-process-bus.js';
-import { trackChanges } from '../../src/adapters/db/change-tracking.js';
+import { afterWrites, trackChanges } from '../../src/adapters/db/change-tracking.js';
 import { openSqliteStore } from '../../src/adapters/db/sqlite/index.js';
 import { ConfigError, resolveConfig } from '../../src/config/index.js';
 import { isApiError } from '../../src/errors/index.js';
@@ -375,19 +375,50 @@ describe('change tracking', () => {
     await tracked.store.close();
   });
 
-  test("another connection's commit to the same file moves the generation (several processes on one file)", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'tessera-track-')), 'db.sqlite');
-    const tracked = trackChanges(await openSqliteStore(file));
-    const other = await openSqliteStore(file, { migrate: false });
+  test('with other writers (worker processes): each write is announced before it resolves, and their writes move the generation', async () => {
+    let theirs = 0;
+    const announced: string[] = [];
+    const tracked = trackChanges(await openSqliteStore(join(mkdtempSync(join(tmpdir(), 'tessera-track-')), 'db.sqlite')), {
+      changes: () => theirs,
+      announce: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        announced.push('told');
+      },
+    });
+    assert.equal(tracked.changeSignal, 'every-commit');
     const g0 = tracked.generation();
-    await other.repo.getFileByPath('/nope.jpg');
-    assert.equal(tracked.generation(), g0, 'a read elsewhere changes nothing');
-    await other.repo.journalBlobs(['k-elsewhere'], new Date().toISOString());
+    await tracked.store.repo.getFileByPath('/nope.jpg');
+    assert.deepEqual(announced, [], 'a read announces nothing');
+    await tracked.store.repo.journalBlobs(['k1'], new Date().toISOString());
+    assert.deepEqual(announced, ['told'], 'the write resolved only after the others were told');
     const g1 = tracked.generation();
-    assert.ok(g1 > g0, 'a commit elsewhere is seen');
-    assert.equal(tracked.generation(), g1, 'and stays seen once');
-    await other.close();
+    assert.ok(g1 > g0);
+    await tracked.store.transaction(async (tx) => tx.getFileByPath('/x.jpg'));
+    assert.deepEqual(announced, ['told', 'told']);
+    const g2 = tracked.generation();
+    theirs++;
+    assert.ok(tracked.generation() > g2, 'a write announced by another process');
     await tracked.store.close();
+  });
+
+  test('afterWrites: a read that calls its own helpers is no write (else two workers would tell each other forever)', async () => {
+    let writes = 0;
+    class Repo {
+      async listThings(): Promise<number[]> {
+        return this.withDetails([1, 2]);
+      }
+      async withDetails(xs: number[]): Promise<number[]> {
+        return xs.map((x) => x * 10);
+      }
+      async insertThing(): Promise<void> {}
+    }
+    const repo = afterWrites(new Repo(), () => {
+      writes++;
+    });
+    assert.deepEqual(await repo.listThings(), [10, 20]);
+    assert.equal(writes, 0);
+    await repo.insertThing();
+    assert.equal(writes, 1);
   });
 });
 

@@ -26,7 +26,7 @@ export class ClusterCacheBus implements CacheBus {
   async publish(msg: PurgeMessage): Promise<void> {
     await this.runHere(msg);
     try {
-      await this.channel.request((id) => ({ t: 'tessera:purge', id, msg }), 'tessera:purge-done');
+      await this.channel.broadcast({ kind: 'purge', msg });
     } catch (err) {
       this.onError(err);
     }

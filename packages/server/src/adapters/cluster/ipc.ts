@@ -2,25 +2,35 @@ import type { PurgeMessage } from '../../ports/cache-bus.js';
 import type { RateLimitDecision } from '../../ports/rate-limiter.js';
 
 /**
- * The messages between the processes of one embedded server run with TESSERA_WORKERS > 1: a
- * primary that owns the listening socket and the workers that serve it (node:cluster). Workers
- * share the SQLite file; what they must also share and SQLite cannot carry — purges of their
- * delivery caches and rate-limit windows — goes through the primary over the cluster's IPC.
+ * The messages between the processes of one server run with TESSERA_WORKERS > 1: a primary that
+ * owns the listening socket and the workers that serve it (node:cluster). Workers on SQLite share
+ * the file; what they must also share and the file does not tell them cheaply goes through the
+ * primary: that the library changed (so remembered lookups are dropped), purges of their delivery
+ * caches, and rate-limit windows.
  */
+
+/** What one worker tells all the others. */
+export type Broadcast =
+  /** Rows changed: drop what was remembered from the database (path lookups, the endpoint table). */
+  | { kind: 'changed' }
+  | { kind: 'purge'; msg: PurgeMessage };
 
 /** Worker → primary. `id` pairs a request with its answer. */
 export type WorkerMessage =
-  | { t: 'tessera:purge'; id: number; msg: PurgeMessage }
-  | { t: 'tessera:purged'; id: number }
+  | { t: 'tessera:broadcast'; id: number; what: Broadcast }
+  /** This worker has applied the primary's relayed broadcast `id`. */
+  | { t: 'tessera:applied'; id: number }
   | { t: 'tessera:rate'; id: number; key: string }
+  /** The channel is up: broadcasts reach this worker from now on (sent before it serves anything). */
+  | { t: 'tessera:ready' }
   | { t: 'tessera:listening' };
 
 /** Primary → worker. */
 export type PrimaryMessage =
-  /** Another worker's purge, to run here and acknowledge with `tessera:purged` and the same id. */
-  | { t: 'tessera:purge'; id: number; msg: PurgeMessage }
-  /** Every other worker has run this worker's purge `id` (or died, taking its cache with it). */
-  | { t: 'tessera:purge-done'; id: number }
+  /** Another worker's broadcast, to apply here and acknowledge with `tessera:applied` and the same id. */
+  | { t: 'tessera:broadcast'; id: number; what: Broadcast }
+  /** Every other worker has applied this worker's broadcast `id` (or died, taking its state with it). */
+  | { t: 'tessera:broadcast-done'; id: number }
   | { t: 'tessera:rate-decision'; id: number; decision: RateLimitDecision };
 
 function isPrimaryMessage(m: unknown): m is PrimaryMessage {
@@ -28,20 +38,29 @@ function isPrimaryMessage(m: unknown): m is PrimaryMessage {
 }
 
 /**
- * A worker's end of the IPC channel: requests that wait for the primary's answer, and a handler
- * for the primary's own requests. One per worker process, shared by the adapters that use it.
+ * A worker's end of the IPC channel: requests that wait for the primary's answer, and what the
+ * other workers broadcast. One per worker process, shared by the adapters that use it.
  */
 export class WorkerChannel {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (m: PrimaryMessage) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private purgeHandler: ((msg: PurgeMessage) => Promise<void>) | null = null;
+  private changes = 0;
+  private announcing: Promise<void> | null = null;
+  private nextAnnouncement: Promise<void> | null = null;
   private readonly onMessage = (m: unknown) => {
     if (!isPrimaryMessage(m)) return;
-    if (m.t === 'tessera:purge') {
-      const run = this.purgeHandler ? this.purgeHandler(m.msg) : Promise.resolve();
+    if (m.t === 'tessera:broadcast') {
+      let applied: Promise<void>;
+      if (m.what.kind === 'changed') {
+        this.changes++;
+        applied = Promise.resolve();
+      } else {
+        applied = this.purgeHandler ? this.purgeHandler(m.what.msg) : Promise.resolve();
+      }
       // Acknowledged even when a handler failed: the primary must not wait forever, and the
       // handler's failure is reported where it happened.
-      void run.finally(() => this.send({ t: 'tessera:purged', id: m.id }));
+      void applied.catch(() => undefined).finally(() => this.send({ t: 'tessera:applied', id: m.id }));
       return;
     }
     const w = this.waiting.get(m.id);
@@ -55,9 +74,12 @@ export class WorkerChannel {
     private readonly proc: Pick<NodeJS.Process, 'send' | 'on' | 'off'> = process,
     /** How long a request waits for the primary (a primary that went away answers nothing). */
     private readonly timeoutMs = 10_000,
+    /** An announcement the other workers did not acknowledge in time. */
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     if (typeof proc.send !== 'function') throw new Error('WorkerChannel needs a process started by node:cluster (no IPC channel)');
     proc.on('message', this.onMessage);
+    this.send({ t: 'tessera:ready' });
   }
 
   send(m: WorkerMessage): void {
@@ -76,6 +98,45 @@ export class WorkerChannel {
       this.waiting.set(id, { resolve: resolve as (m: PrimaryMessage) => void, reject, timer });
       this.send(build(id));
     });
+  }
+
+  /** Sends `what` to every other worker; resolves once all have applied it. */
+  async broadcast(what: Broadcast): Promise<void> {
+    await this.request((id) => ({ t: 'tessera:broadcast', id, what }), 'tessera:broadcast-done');
+  }
+
+  /** How many changes the other workers have announced: moves whenever one of them wrote. */
+  changesElsewhere(): number {
+    return this.changes;
+  }
+
+  /**
+   * Tells the other workers that this one has written, and resolves once every one of them has
+   * counted it, so whatever this worker does next (answering the request) cannot reach them before
+   * they know. Writes that finish while an announcement is on its way share the next one, which
+   * starts after it: one round trip covers any number of them. Never rejects: the write is done.
+   */
+  announceChange(): Promise<void> {
+    if (this.nextAnnouncement) return this.nextAnnouncement;
+    if (!this.announcing) return (this.announcing = this.announce());
+    const next = this.announcing.then(() => {
+      this.nextAnnouncement = null;
+      return (this.announcing = this.announce());
+    });
+    this.nextAnnouncement = next;
+    return next;
+  }
+
+  private announce(): Promise<void> {
+    return this.broadcast({ kind: 'changed' }).then(
+      () => {
+        this.announcing = null;
+      },
+      (err: unknown) => {
+        this.announcing = null;
+        this.onError(err);
+      },
+    );
   }
 
   /** Runs purges published by the other workers. */

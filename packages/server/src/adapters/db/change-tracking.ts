@@ -6,10 +6,12 @@ import type { MetadataRepo, MetadataStore } from '../../ports/metadata-store.js'
  * a lookup can reuse the result for as long as the generation stays the same — the delivery path
  * does this to answer cache hits without a query per request.
  *
- * This process's writes are counted here; other processes' commits are seen through the store's
- * `commitsElsewhere` (SQLite's data_version), so the signal covers every write to an SQLite file,
- * however many processes share it. PostgreSQL has no such cheap signal: there readers must not rely
- * on the generation (see `changeSignal`).
+ * One process alone on an SQLite file sees every write this way. Worker processes sharing the file
+ * (TESSERA_WORKERS) pass `others`: each write is announced to the other workers and resolves only
+ * once they have counted it, and the generation adds the writes they announced. (SQLite's own
+ * signal, PRAGMA data_version, takes a lock and three syscalls per read: on a cache hit's path it
+ * cost more than a second process gained.) PostgreSQL, written by nodes that announce nothing,
+ * has no such signal: there readers must not rely on the generation (see `changeSignal`).
  */
 
 /** Reads by name: everything else is treated as a write (new write methods are then safe by default). */
@@ -23,38 +25,54 @@ export interface TrackedStore {
   readonly changeSignal: 'every-commit' | 'none';
 }
 
-function trackRepo(repo: MetadataRepo, bump: () => void): MetadataRepo {
-  return new Proxy(repo, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof v !== 'function' || typeof prop !== 'string' || READ.test(prop)) return v;
+/** The other processes writing the same SQLite file, as a worker sees them. */
+export interface OtherWriters {
+  /** Moves whenever another process has written. */
+  changes(): number;
+  /** Tells the others this process has written; resolves once they all know. */
+  announce(): Promise<void>;
+}
+
+/** `target` with `afterWrite` run when each of its write methods (or `transaction`) settles, before it resolves. */
+export function afterWrites<T extends object>(target: T, afterWrite: () => void | Promise<void>): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const v = Reflect.get(t, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      // Bound to the target, so a method's calls to its own helpers are not taken for writes.
+      if (typeof prop !== 'string' || READ.test(prop)) return (v as (...a: unknown[]) => unknown).bind(t);
       return async (...args: unknown[]) => {
         try {
-          return await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          // A transaction's writes count when it settles (commit or rollback), not before.
+          return await (v as (...a: unknown[]) => Promise<unknown>).apply(t, args);
         } finally {
-          bump();
+          await afterWrite();
         }
       };
     },
   });
 }
 
-export function trackChanges(store: MetadataStore): TrackedStore {
+export function trackChanges(store: MetadataStore, others?: OtherWriters): TrackedStore {
   let gen = 0;
-  const bump = () => {
-    gen++;
-  };
-  const repo = trackRepo(store.repo, bump);
+  const bump = others
+    ? () => {
+        gen++;
+        return others.announce();
+      }
+    : () => {
+        gen++;
+      };
+  const repo = afterWrites(store.repo, bump);
   const tracked = new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === 'repo') return repo;
       if (prop === 'transaction') {
         return async <T>(fn: (tx: MetadataRepo) => Promise<T>): Promise<T> => {
           try {
-            // Writes inside count when the transaction settles (commit or rollback), not before.
             return await target.transaction((tx) => fn(tx));
           } finally {
-            bump();
+            await bump();
           }
         };
       }
@@ -62,9 +80,9 @@ export function trackChanges(store: MetadataStore): TrackedStore {
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
-  const elsewhere = store.commitsElsewhere;
+  if (store.capabilities.dialect !== 'sqlite') return { store: tracked, generation: () => gen, changeSignal: 'none' };
   // Both counts only ever move forward, so their sum changes whenever either does.
-  return elsewhere
-    ? { store: tracked, generation: () => gen + elsewhere(), changeSignal: 'every-commit' }
-    : { store: tracked, generation: () => gen, changeSignal: 'none' };
+  return others
+    ? { store: tracked, generation: () => gen + others.changes(), changeSignal: 'every-commit' }
+    : { store: tracked, generation: () => gen, changeSignal: 'every-commit' };
 }

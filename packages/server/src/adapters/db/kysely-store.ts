@@ -505,8 +505,6 @@ export class KyselyMetadataStore implements MetadataStore {
     readonly capabilities: StoreCapabilities,
     /** Absent: callers fall back to Kysely's object rows. */
     readonly arrayRows?: ArrayRowQuery,
-    /** See MetadataStore.commitsElsewhere; each dialect's opener supplies it where it can. */
-    readonly commitsElsewhere?: () => number,
   ) {
     this.repo = new KyselyRepo(db, capabilities.dialect);
   }

@@ -19,11 +19,7 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
   // words exactly as searchQuery does; see search/compile.ts.
   sqlite.function(SQLITE_WORDS_FUNCTION, { deterministic: true }, (v: unknown) => wordsText(typeof v === 'string' ? v : ''));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  // PRAGMA data_version moves when another connection commits to the file (never for this
-  // connection's own commits): what lets several processes serve one SQLite file and still
-  // notice each other's writes (TESSERA_WORKERS).
-  const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
-  const store = new KyselyMetadataStore(db, { dialect: 'sqlite' }, arrayRowsOf(db, sqlite), () => dataVersion.get() as number);
+  const store = new KyselyMetadataStore(db, { dialect: 'sqlite' }, arrayRowsOf(db, sqlite));
   if (opts.migrate !== false) await store.migrate();
   return store;
 }
