@@ -193,3 +193,33 @@ describe('TESSERA_WORKERS=2: rate limits count every worker together', embeddedO
     assert.equal(workers.size, 2, 'both workers refused');
   });
 });
+
+describe('TESSERA_WORKERS=2 on PostgreSQL + S3: each worker is a node', { skip: testBackend() === 'scaleout' ? false : 'runs in the scale-out pass' }, () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startTestServer({ env: { TESSERA_WORKERS: '2', TESSERA_RATE_LIMIT: '5/60s' } });
+    await waitFor('both workers listening', async () => (/with 2 worker processes/.test(srv.output()) ? true : undefined));
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  test('both workers answer, serve a file uploaded through either, and count one rate limit in the database', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) seen.add(workerOf(await once('GET', `${srv.urlEndpoint}/no/such-file.jpg`)));
+    assert.equal(seen.size, 2);
+    const jpeg = await makeJpeg(40, 30);
+    await uploadFile(srv, jpeg, 'pg.jpg', { folder: '/w', useUniqueFileName: 'false' });
+    for (let i = 0; i < 4; i++) {
+      const a = await once('GET', `${srv.urlEndpoint}/w/pg.jpg`);
+      assert.equal(a.status, 200);
+      assert.ok(a.body.equals(jpeg));
+    }
+    // Five calls a minute for the key, upload included: counted per worker, six would all pass.
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await once('GET', `${srv.baseUrl}/v1/files?limit=1`, { authorization: basicAuth(srv.privateKey) })).status);
+    const refused = statuses.indexOf(429);
+    assert.ok(refused >= 4, `statuses ${statuses.join(' ')}`);
+    assert.ok(statuses.slice(refused).every((s) => s === 429), `statuses ${statuses.join(' ')}`);
+  });
+});
