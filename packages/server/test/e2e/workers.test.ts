@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, testBackend, type TestServer } from '../support/server.js';
-import { basicAuth, makeJpeg, sleep, uploadFile } from '../support/e2e-helpers.js';
+import { basicAuth, makeJpeg, sleep, uploadFile, uploadForm } from '../support/e2e-helpers.js';
 
 interface Answer {
   status: number;
@@ -138,6 +138,30 @@ describe('TESSERA_WORKERS=2 on the embedded store', embeddedOnly, () => {
     );
     assert.equal(created.status, 201, created.body.toString());
     for (let i = 0; i < 4; i++) assert.equal((await once('GET', url)).status, 200, `request ${i} through the new endpoint`);
+  });
+
+  test('writes through both workers at once all land: uploads into one folder and tag updates, none refused', async () => {
+    const jpeg = await makeJpeg(32, 24);
+    const uploads = await Promise.all(
+      Array.from({ length: 16 }, async (_, i) => {
+        const body = uploadForm({ fileName: `c-${i}.jpg`, folder: '/concurrent' }, { bytes: jpeg, name: `c-${i}.jpg` });
+        // A fresh connection each: fetch would pool them onto one worker.
+        const res = await fetch(`${srv.baseUrl}/api/v1/files/upload`, { method: 'POST', headers: { ...auth(), connection: 'close' }, body });
+        const text = await res.text();
+        assert.equal(res.status, 200, `upload ${i}: ${text}`);
+        return JSON.parse(text) as { fileId: string };
+      }),
+    );
+    const tagged = await Promise.all(
+      uploads.map((u, i) =>
+        once('POST', `${srv.baseUrl}/v1/files/addTags`, { ...auth(), 'content-type': 'application/json' }, JSON.stringify({ fileIds: [u.fileId], tags: [`t${i}`, 'both'] })),
+      ),
+    );
+    for (const t of tagged) assert.equal(t.status, 200, t.body.toString());
+    const listed = await once('GET', `${srv.baseUrl}/v1/files?path=/concurrent&limit=100`, auth());
+    const files = JSON.parse(listed.body.toString()) as Array<{ name: string; tags: string[] }>;
+    assert.equal(files.length, 16);
+    for (const f of files) assert.ok(f.tags.includes('both'), `${f.name}: ${f.tags.join(',')}`);
   });
 
   test('a worker killed with SIGKILL is replaced; the port keeps answering', async () => {

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
 import { KyselyMetadataStore, type ArrayRowQuery } from '../kysely-store.js';
 import { SQLITE_WORDS_FUNCTION, wordsText } from '../../../search/index.js';
 import type { Database } from '../schema.js';
@@ -18,10 +18,33 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
   // HAS outside the full-text index (folders, versions, one metadata field) splits text into
   // words exactly as searchQuery does; see search/compile.ts.
   sqlite.function(SQLITE_WORDS_FUNCTION, { deterministic: true }, (v: unknown) => wordsText(typeof v === 'string' ? v : ''));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   const store = new KyselyMetadataStore(db, { dialect: 'sqlite' }, arrayRowsOf(db, sqlite));
   if (opts.migrate !== false) await store.migrate();
   return store;
+}
+
+/**
+ * Transactions begin IMMEDIATE: the write lock is taken at BEGIN, waiting (busy_timeout) while
+ * another process writes. A deferred transaction that reads and then writes fails at once with
+ * SQLITE_BUSY when another process committed in between — there is nothing to wait for then —
+ * which worker processes sharing the file (TESSERA_WORKERS) hit under concurrent uploads. One
+ * process alone is unaffected: its single connection runs one transaction at a time anyway.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: { database: BetterSqlite3.Database }) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
 }
 
 /** Prepared statements kept for arrayRows; list pages repeat a few shapes of SQL. */
