@@ -1,5 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, Kysely, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver } from 'kysely';
+import { serviceUnavailable } from '../../../errors/index.js';
 import { KyselyMetadataStore, type ArrayRowQuery } from '../kysely-store.js';
 import { SQLITE_WORDS_FUNCTION, wordsText } from '../../../search/index.js';
 import type { Database } from '../schema.js';
@@ -33,7 +34,17 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    } catch (e) {
+      // Another process held the write lock for the whole busy timeout: contention, not a fault.
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') throw e;
+      throw serviceUnavailable('The library is busy with other changes; try again shortly.', {
+        help: 'Another process kept writing to the library while this request waited. Retry after the number of seconds in Retry-After.',
+        headers: { 'Retry-After': '1' },
+        cause: e,
+      });
+    }
   }
 }
 
