@@ -164,6 +164,20 @@ describe('TESSERA_WORKERS=2 on the embedded store', embeddedOnly, () => {
     for (const f of files) assert.ok(f.tags.includes('both'), `${f.name}: ${f.tags.join(',')}`);
   });
 
+  test('a folder copy started through one worker completes (whichever worker runs it) and both serve the copies', async () => {
+    const json = { ...auth(), 'content-type': 'application/json' };
+    const started = await once('POST', `${srv.baseUrl}/v1/bulkJobs/copyFolder`, json, JSON.stringify({ sourceFolderPath: '/concurrent', destinationPath: '/copied' }));
+    assert.equal(started.status, 200, started.body.toString());
+    const { jobId } = JSON.parse(started.body.toString()) as { jobId: string };
+    await waitFor('the copy to complete', async () => {
+      const s = await once('GET', `${srv.baseUrl}/v1/bulkJobs/${jobId}`, auth());
+      return (JSON.parse(s.body.toString()) as { status: string }).status === 'Completed' ? true : undefined;
+    });
+    const listed = JSON.parse((await once('GET', `${srv.baseUrl}/v1/files?path=/copied/concurrent&limit=100`, auth())).body.toString()) as Array<{ filePath: string }>;
+    assert.equal(listed.length, 16);
+    for (const f of listed.slice(0, 4)) assert.equal((await once('GET', `${srv.urlEndpoint}${f.filePath}`)).status, 200, f.filePath);
+  });
+
   test('a worker killed with SIGKILL is replaced; the port keeps answering', async () => {
     const before = workerPids(srv);
     assert.equal(before.length, 2);
