@@ -133,6 +133,8 @@ async function openBlobs(config: Config): Promise<{ blobs: BlobStore; close: () 
  */
 export async function prepareDataDir(config: Config): Promise<{ orphanBlobsRemoved: number }> {
   await new SpoolDir(join(config.dataDir, 'tmp')).reset();
+  // The workers' caches live in cache/worker-<n>: whatever a single process left in cache/ goes.
+  await DiskDeliveryCache.discard(join(config.dataDir, 'cache'));
   const store = await openStore(config);
   try {
     const { blobs, close } = await openBlobs(config);

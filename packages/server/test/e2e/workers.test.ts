@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, testBackend, type TestServer } from '../support/server.js';
@@ -80,8 +81,9 @@ describe('TESSERA_WORKERS=2 on the embedded store', embeddedOnly, () => {
     await srv?.stop();
   });
 
-  test('two worker processes answer on the one port', async () => {
+  test('two worker processes answer on the one port, each with its own cache dir', async () => {
     assert.equal(workerPids(srv).length, 2);
+    assert.deepEqual(readdirSync(join(srv.dataDir, 'cache')).sort(), ['worker-0', 'worker-1']);
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) {
       const a = await once('GET', `${srv.urlEndpoint}/no/such-file.jpg`);

@@ -128,16 +128,21 @@ export class DiskDeliveryCache implements DeliveryCache {
 
   /** Empties the cache directory left by a previous run (in the background) and opens a fresh one. */
   static async open(opts: DiskCacheOptions): Promise<DiskDeliveryCache> {
-    const stale = `${opts.root}.stale-${Date.now()}-${randomBytes(3).toString('hex')}`;
-    await rename(opts.root, stale).then(
-      () => void rm(stale, { recursive: true, force: true }).catch((e: unknown) => opts.onError?.(e)),
+    await DiskDeliveryCache.discard(opts.root, opts.onError);
+    await mkdir(join(opts.root, 'v'), { recursive: true });
+    await mkdir(join(opts.root, 'tmp'), { recursive: true });
+    return new DiskDeliveryCache(opts);
+  }
+
+  /** Empties a cache dir: renamed away at once (so a new cache can start there), deleted in the background. */
+  static async discard(root: string, onError?: (err: unknown) => void): Promise<void> {
+    const stale = `${root}.stale-${Date.now()}-${randomBytes(3).toString('hex')}`;
+    await rename(root, stale).then(
+      () => void rm(stale, { recursive: true, force: true }).catch((e: unknown) => onError?.(e)),
       (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
       },
     );
-    await mkdir(join(opts.root, 'v'), { recursive: true });
-    await mkdir(join(opts.root, 'tmp'), { recursive: true });
-    return new DiskDeliveryCache(opts);
   }
 
   get(key: string): CacheEntry | undefined {
