@@ -91,10 +91,19 @@ export async function serve(input: ConfigInput = {}): Promise<void> {
   }
   if (config.workers > 1) {
     const { runPrimary } = await import('./cluster.js');
-    await runPrimary(config, {
-      say: (line) => process.stdout.write(`${line}\n`),
-      warn: (line) => process.stderr.write(`${line}\n`),
-    });
+    try {
+      await runPrimary(config, {
+        say: (line) => process.stdout.write(`${line}\n`),
+        warn: (line) => process.stderr.write(`${line}\n`),
+      });
+    } catch (e) {
+      // The data dir is prepared first, so settings that point at nothing fail here (as in appOrExit).
+      if (e instanceof ConfigError) {
+        process.stderr.write(`tessera: ${e.message}\n`);
+        process.exit(2);
+      }
+      throw e;
+    }
     return;
   }
   const app = await appOrExit(config);

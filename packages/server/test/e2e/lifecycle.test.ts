@@ -120,6 +120,7 @@ describe('bad settings stop the server at start with one clear line', () => {
       mentions: /TESSERA_PRIVATE_KEY.*TESSERA_PUBLIC_KEY|TESSERA_PUBLIC_KEY.*TESSERA_PRIVATE_KEY/,
     },
     { name: 'TESSERA_RATE_LIMIT=lots', env: { TESSERA_RATE_LIMIT: 'lots' }, mentions: /TESSERA_RATE_LIMIT/ },
+    { name: 'TESSERA_WORKERS=many', env: { TESSERA_WORKERS: 'many' }, mentions: /TESSERA_WORKERS/ },
     { name: '--port abc (flag)', env: {}, args: ['--port', 'abc'], mentions: /TESSERA_PORT|port/ },
   ];
 

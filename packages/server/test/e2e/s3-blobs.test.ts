@@ -172,4 +172,13 @@ describe('a bucket that does not answer', () => {
       return true;
     });
   });
+
+  test('the same with TESSERA_WORKERS=2: the primary, which prepares the data dir, refuses', async () => {
+    await assert.rejects(startTestServer({ env: { ...s3Env('no-such-bucket'), TESSERA_WORKERS: '2' } }), (e: Error) => {
+      assert.match(e.message, /tessera: S3 bucket "no-such-bucket" at http:\/\/127\.0\.0\.1:\d+ is not usable: no such bucket/);
+      assert.doesNotMatch(e.message, /\n\s+at /, 'no stack trace');
+      assert.doesNotMatch(e.message, /worker/, 'no worker was started');
+      return true;
+    });
+  });
 });
