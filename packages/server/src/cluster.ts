@@ -134,9 +134,10 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
       stop(1);
       return;
     }
+    // Not unref'd: with every worker dead, this timer is what keeps the primary alive to restart them.
     setTimeout(() => {
       if (!stopping) fork(slot);
-    }, RESTART_DELAY_MS).unref();
+    }, RESTART_DELAY_MS);
   });
 
   let exitCode = 0;
