@@ -47,13 +47,13 @@ describe('SQLite store transactions', () => {
     other.prepare("INSERT INTO blob_journal (blob_key, created_at) VALUES ('k2', '2026-01-01T00:00:00.000Z')").run();
   });
 
-  test('a BEGIN that waits out the busy timeout while another process writes is a 503 with Retry-After', { timeout: 30_000 }, async () => {
+  test('a BEGIN or a write that waits out the busy timeout while another process writes is a 503 with Retry-After', { timeout: 30_000 }, async () => {
     other.prepare('BEGIN IMMEDIATE').run();
     try {
-      await assert.rejects(
-        store.transaction(async (tx) => tx.getFileByPath('/a.jpg')),
-        (e: unknown) => isApiError(e) && e.status === 503 && e.headers['Retry-After'] === '1',
-      );
+      const busy = (e: unknown) => isApiError(e) && e.status === 503 && e.headers['Retry-After'] === '1';
+      await assert.rejects(store.transaction(async (tx) => tx.getFileByPath('/a.jpg')), busy);
+      // A write outside a transaction waits out the same timeout.
+      await assert.rejects(store.repo.journalBlobs(['k3'], '2026-01-01T00:00:00.000Z'), busy);
     } finally {
       other.prepare('ROLLBACK').run();
     }

@@ -31,21 +31,37 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
  * SQLITE_BUSY when another process committed in between — there is nothing to wait for then —
  * which worker processes sharing the file (TESSERA_WORKERS) hit under concurrent uploads. One
  * process alone is unaffected: its single connection runs one transaction at a time anyway.
+ *
+ * A statement that still finds the file locked once the busy timeout has passed (another process
+ * held the write lock that long) is contention, not a fault: a 503 with Retry-After.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-    } catch (e) {
-      // Another process held the write lock for the whole busy timeout: contention, not a fault.
-      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') throw e;
-      throw serviceUnavailable('The library is busy with other changes; try again shortly.', {
-        help: 'Another process kept writing to the library while this request waited. Retry after the number of seconds in Retry-After.',
-        headers: { 'Retry-After': '1' },
-        cause: e,
-      });
-    }
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    return {
+      executeQuery: async (query) => {
+        try {
+          return await connection.executeQuery(query);
+        } catch (e) {
+          throw busyAsUnavailable(e);
+        }
+      },
+      streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+    };
   }
+
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+function busyAsUnavailable(e: unknown): unknown {
+  if ((e as { code?: unknown }).code !== 'SQLITE_BUSY') return e;
+  return serviceUnavailable('The library is busy with other changes; try again shortly.', {
+    help: 'Another process kept writing to the library while this request waited. Retry after the number of seconds in Retry-After.',
+    headers: { 'Retry-After': '1' },
+    cause: e,
+  });
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
