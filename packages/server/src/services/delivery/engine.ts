@@ -133,6 +133,12 @@ const NOT_FOUND = 'The requested file does not exist.';
 // One-shot hashing where the runtime has it (Node ≥ 20.12): no Hash object per key.
 const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'base64url') => string }).hash;
 
+/** Adds to a memo of at most `max` entries, dropping the oldest first. */
+function remember<K, V>(memo: Map<K, V>, max: number, key: K, value: V): void {
+  if (memo.size >= max) memo.delete(memo.keys().next().value as K);
+  memo.set(key, value);
+}
+
 /** Cache keys by their text: a hit looks its key up instead of hashing it (hashing was a third of the engine's work on a hit). */
 const keyMemo = new Map<string, string>();
 
@@ -141,10 +147,7 @@ function keyOf(parts: ReadonlyArray<string | number>): string {
   const known = keyMemo.get(text);
   if (known !== undefined) return known;
   const key = oneShot ? oneShot('sha1', text, 'base64url') : createHash('sha1').update(text).digest('base64url');
-  if (text.length <= KEY_MEMO_TEXT_MAX) {
-    if (keyMemo.size >= KEY_MEMO_MAX) keyMemo.delete(keyMemo.keys().next().value as string);
-    keyMemo.set(text, key);
-  }
+  if (text.length <= KEY_MEMO_TEXT_MAX) remember(keyMemo, KEY_MEMO_MAX, text, key);
   return key;
 }
 
@@ -232,7 +235,7 @@ export class DeliveryEngine {
     if (!url.sourcePath.endsWith('/')) {
       // A remembered file costs no promise.
       const known = this.rememberedFile(url.sourcePath);
-      file = known ? known.file : await this.fileByPath(url.sourcePath);
+      file = known ? known.file : await this.lookUpFile(url.sourcePath);
     }
     if (file) {
       // Records are passed as they are: copying one (dozens of fields) per request costs more than the rest of a hit.
@@ -275,13 +278,14 @@ export class DeliveryEngine {
   /** The library file at a path, remembered until the library changes. */
   private async fileByPath(path: string): Promise<FileRecord | undefined> {
     const known = this.rememberedFile(path);
-    if (known) return known.file;
+    return known ? known.file : this.lookUpFile(path);
+  }
+
+  /** The library file at a path, read from the store and remembered. */
+  private async lookUpFile(path: string): Promise<FileRecord | undefined> {
     const gen = this.o.libraryGeneration?.();
     const file = await this.o.lib.store.repo.getFileByPath(path);
-    if (gen !== undefined) {
-      if (this.files.size >= FILE_MEMO_MAX) this.files.delete(this.files.keys().next().value as string);
-      this.files.set(path, { gen, file });
-    }
+    if (gen !== undefined) remember(this.files, FILE_MEMO_MAX, path, { gen, file });
     return file;
   }
 
@@ -333,8 +337,7 @@ export class DeliveryEngine {
       if (!isApiError(e)) throw e;
       result = e;
     }
-    if (this.parsed.size >= PARSE_MEMO_MAX) this.parsed.delete(this.parsed.keys().next().value as string);
-    this.parsed.set(tr, result);
+    remember(this.parsed, PARSE_MEMO_MAX, tr, result);
     if (result instanceof ApiError) throw result;
     return result;
   }
@@ -346,10 +349,7 @@ export class DeliveryEngine {
     const known = this.acceptClasses.get(header);
     if (known !== undefined) return known;
     const cls = this.o.autoAvif && accepts(header, 'image/avif') ? 'avif' : accepts(header, 'image/webp') ? 'webp' : 'orig';
-    if (header.length <= ACCEPT_MEMO_TEXT_MAX) {
-      if (this.acceptClasses.size >= ACCEPT_MEMO_MAX) this.acceptClasses.delete(this.acceptClasses.keys().next().value as string);
-      this.acceptClasses.set(header, cls);
-    }
+    if (header.length <= ACCEPT_MEMO_TEXT_MAX) remember(this.acceptClasses, ACCEPT_MEMO_MAX, header, cls);
     return cls;
   }
 
@@ -473,10 +473,7 @@ export class DeliveryEngine {
       defaultQuality: 80,
       ...(known ? { facts: known } : {}),
     });
-    if (!known) {
-      if (this.facts.size >= FACTS_MEMO_MAX) this.facts.delete(this.facts.keys().next().value as string);
-      this.facts.set(content, result.facts);
-    }
+    if (!known) remember(this.facts, FACTS_MEMO_MAX, content, result.facts);
     return result;
   }
 
