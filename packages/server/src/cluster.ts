@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { PrimaryMessage, WorkerMessage } from './adapters/cluster/ipc.js';
+import { isClusterMessage, type PrimaryMessage, type WorkerMessage } from './adapters/cluster/ipc.js';
 import { MemoryRateLimiter } from './adapters/ratelimit/memory.js';
 import type { Config } from './config/index.js';
 
@@ -19,10 +19,6 @@ export const WORKER_INDEX_ENV = 'TESSERA_WORKER_INDEX';
 const QUICK_DEATH_MS = 5000;
 const QUICK_DEATHS_MAX = 5;
 const RESTART_DELAY_MS = 500;
-
-function isWorkerMessage(m: unknown): m is WorkerMessage {
-  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string' && (m as { t: string }).t.startsWith('tessera:');
-}
 
 interface PendingBroadcast {
   sender: Worker;
@@ -73,7 +69,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     slotOf.set(w.id, slot);
     startedAt.set(w.id, Date.now());
     w.on('message', (m: unknown) => {
-      if (!isWorkerMessage(m)) return;
+      if (!isClusterMessage<WorkerMessage>(m)) return;
       switch (m.t) {
         case 'tessera:ready':
           ready.add(w.id);
@@ -111,35 +107,6 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     });
   };
 
-  cluster.on('exit', (w, code, signal) => {
-    const slot = slotOf.get(w.id);
-    slotOf.delete(w.id);
-    listening.delete(w.id);
-    ready.delete(w.id);
-    // A dead worker's cache and memory died with it: nothing to wait for there.
-    for (const [id, b] of broadcasts) {
-      if (b.sender === w) broadcasts.delete(id);
-      else if (b.waiting.delete(w.id)) finishIfDone(id, b);
-    }
-    if (slot === undefined || slots.get(slot) !== w) return;
-    slots.delete(slot);
-    if (stopping) return;
-    opts.warn(`tessera: worker ${slot} (pid ${w.process.pid}) exited (${signal ?? `code ${code}`}); starting another`);
-    const quick = Date.now() - (startedAt.get(w.id) ?? 0) < QUICK_DEATH_MS;
-    startedAt.delete(w.id);
-    const deaths = quick ? (quickDeaths.get(slot) ?? 0) + 1 : 0;
-    quickDeaths.set(slot, deaths);
-    if (deaths >= QUICK_DEATHS_MAX) {
-      opts.warn(`tessera: worker ${slot} died ${deaths} times in a row just after starting; stopping`);
-      stop(1);
-      return;
-    }
-    // Not unref'd: with every worker dead, this timer is what keeps the primary alive to restart them.
-    setTimeout(() => {
-      if (!stopping) fork(slot);
-    }, RESTART_DELAY_MS);
-  });
-
   let exitCode = 0;
   const stop = (code: number) => {
     if (stopping) return;
@@ -154,8 +121,38 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     }, 35_000);
     force.unref();
   };
-  cluster.on('exit', () => {
-    if (stopping && slots.size === 0) process.exit(exitCode);
+
+  cluster.on('exit', (w, code, signal) => {
+    const slot = slotOf.get(w.id);
+    slotOf.delete(w.id);
+    listening.delete(w.id);
+    ready.delete(w.id);
+    // A dead worker's cache and memory died with it: nothing to wait for there.
+    for (const [id, b] of broadcasts) {
+      if (b.sender === w) broadcasts.delete(id);
+      else if (b.waiting.delete(w.id)) finishIfDone(id, b);
+    }
+    const current = slot !== undefined && slots.get(slot) === w;
+    if (current) slots.delete(slot);
+    if (stopping) {
+      if (slots.size === 0) process.exit(exitCode);
+      return;
+    }
+    if (!current) return;
+    opts.warn(`tessera: worker ${slot} (pid ${w.process.pid}) exited (${signal ?? `code ${code}`}); starting another`);
+    const quick = Date.now() - (startedAt.get(w.id) ?? 0) < QUICK_DEATH_MS;
+    startedAt.delete(w.id);
+    const deaths = quick ? (quickDeaths.get(slot) ?? 0) + 1 : 0;
+    quickDeaths.set(slot, deaths);
+    if (deaths >= QUICK_DEATHS_MAX) {
+      opts.warn(`tessera: worker ${slot} died ${deaths} times in a row just after starting; stopping`);
+      stop(1);
+      return;
+    }
+    // Not unref'd: with every worker dead, this timer is what keeps the primary alive to restart them.
+    setTimeout(() => {
+      if (!stopping) fork(slot);
+    }, RESTART_DELAY_MS);
   });
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));

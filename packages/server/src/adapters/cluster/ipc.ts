@@ -33,7 +33,8 @@ export type PrimaryMessage =
   | { t: 'tessera:broadcast-done'; id: number }
   | { t: 'tessera:rate-decision'; id: number; decision: RateLimitDecision };
 
-function isPrimaryMessage(m: unknown): m is PrimaryMessage {
+/** Whether an IPC message is one of ours (node:cluster sends its own on the same channel). */
+export function isClusterMessage<M extends WorkerMessage | PrimaryMessage>(m: unknown): m is M {
   return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string' && (m as { t: string }).t.startsWith('tessera:');
 }
 
@@ -49,7 +50,7 @@ export class WorkerChannel {
   private announcing: Promise<void> | null = null;
   private nextAnnouncement: Promise<void> | null = null;
   private readonly onMessage = (m: unknown) => {
-    if (!isPrimaryMessage(m)) return;
+    if (!isClusterMessage<PrimaryMessage>(m)) return;
     if (m.t === 'tessera:broadcast') {
       let applied: Promise<void>;
       if (m.what.kind === 'changed') {
